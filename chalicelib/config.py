@@ -1,0 +1,62 @@
+"""Settings read from the environment, once per process.
+
+Every knob of the interface contract (AIHUB_*) is read here and nowhere else, so a test can
+build a `Settings` of its own and the rest of the code never touches `os.environ`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+EFS_MOUNT = "/mnt/"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: str = "./data/aihub.db"
+    admin_key: str | None = None
+    secret: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    billing: bool = False
+    # WAL is fast but unsafe over NFS (EFS); rollback journal there, WAL on a local disk.
+    journal_mode: str = "wal"
+    busy_timeout_ms: int = 10_000
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 300.0
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def provider_env(self, name: str) -> str | None:
+        value = self.env.get(name)
+        return value or None
+
+
+def _journal_mode(db_path: str, configured: str | None) -> str:
+    if configured:
+        return configured.lower()
+    return "delete" if db_path.startswith(EFS_MOUNT) else "wal"
+
+
+def from_env(environ: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if environ is None else environ)
+    db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
+    return Settings(
+        db_path=db_path,
+        admin_key=env.get("AIHUB_ADMIN_KEY") or None,
+        secret=env.get("AIHUB_SECRET") or None,
+        host=env.get("AIHUB_HOST") or "127.0.0.1",
+        port=int(env.get("AIHUB_PORT") or 8000),
+        billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),
+        journal_mode=_journal_mode(db_path, env.get("AIHUB_DB_JOURNAL")),
+        busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 10_000),
+        connect_timeout_s=float(env.get("AIHUB_CONNECT_TIMEOUT") or 10.0),
+        read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
+        env=env,
+    )
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return from_env()

@@ -1,0 +1,59 @@
+"""The framework-agnostic request and response that both fronts (Chalice, ASGI) speak.
+
+Handlers take an `ApiRequest` and return an `ApiResponse`; the body of a response is either
+bytes or an async iterator of bytes (an SSE stream). Each front converts from and to its own
+framework, so no handler knows which one it runs under.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+JSON = "application/json"
+SSE = "text/event-stream"
+
+
+def new_request_id() -> str:
+    return "req_" + secrets.token_hex(12)
+
+
+@dataclass(slots=True)
+class ApiRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-cased names
+    body: bytes = b""
+    query: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)  # path parameters
+    request_id: str = field(default_factory=new_request_id)
+
+
+@dataclass(slots=True)
+class ApiResponse:
+    status: int
+    body: bytes | AsyncIterator[bytes]
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def streaming(self) -> bool:
+        return not isinstance(self.body, bytes)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:
+    return ApiResponse(status, orjson.dumps(data), {"content-type": JSON, **(headers or {})})
+
+
+def raw_json_response(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> ApiResponse:
+    return ApiResponse(status, body, {"content-type": JSON, **(headers or {})})
+
+
+def sse_response(stream: AsyncIterator[bytes], headers: dict[str, str] | None = None) -> ApiResponse:
+    return ApiResponse(
+        200,
+        stream,
+        {"content-type": SSE, "cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
+    )

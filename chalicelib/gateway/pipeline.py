@@ -1,0 +1,144 @@
+"""The request pipeline: resolve -> call -> settle, one record per call, streams included.
+
+Both fronts run this same code. Every call ends in exactly one `model_calls` row: written
+before a non-streamed response is returned, and before the final `[DONE]` (or error event) of a
+stream, so a client that has its answer can already find the call.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import orjson
+
+from chalicelib.config import settings
+from chalicelib.errors import ApiError
+from chalicelib.gateway.auth import Principal
+from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
+from chalicelib.gateway.resolve import resolve
+from chalicelib.providers import registry, sse
+from chalicelib.providers.base import Adapter, ChatStream, Result, Target, Usage
+from chalicelib.store import calls
+from chalicelib.store.calls import CallRecord
+from chalicelib.store.shared import store
+
+log = logging.getLogger("aihub.pipeline")
+T = TypeVar("T")
+
+
+class Call:
+    """One call in flight: its record, its clock, and how it settles."""
+
+    def __init__(self, req: ApiRequest, who: Principal, kind: str, model: str, stream: bool = False) -> None:
+        self.started = time.perf_counter()
+        self.record = CallRecord(
+            request_id=req.request_id,
+            created_at=int(time.time() * 1000),
+            type=kind,
+            account_id=who.account_id,
+            key_id=who.key_id,
+            requested_model=model,
+            stream=int(stream),
+        )
+        self.settled = False
+
+    def target(self, target: Target) -> None:
+        self.record.provider = target.provider.name
+        self.record.model = target.model
+        self.record.credential_id = target.credential.id
+
+    def headers(self) -> dict[str, str]:
+        return {"x-aihub-provider": self.record.provider or "", "x-aihub-model": self.record.model or ""}
+
+    def settle(self, usage: Usage | None, error: ApiError | None = None, ttfb_ms: float | None = None) -> None:
+        rec = self.record
+        rec.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
+        rec.ttfb_ms = None if ttfb_ms is None else round(ttfb_ms, 3)
+        if usage is not None:
+            rec.prompt_tokens = usage.input_tokens
+            rec.completion_tokens = usage.output_tokens
+            rec.cache_read_tokens = usage.cache_read_tokens
+            rec.cache_write_tokens = usage.cache_write_tokens
+            rec.reasoning_tokens = usage.reasoning_tokens
+            rec.images = usage.images
+            rec.seconds = usage.seconds
+            rec.usage_estimated = int(usage.estimated)
+        if error is not None:
+            rec.status = "failed"
+            rec.http_status = error.status
+            rec.error_code = error.code
+            rec.error = error.message[:1000]
+        else:
+            rec.http_status = rec.http_status or 200
+        self.settled = True
+        try:
+            calls.record(store(), rec)
+        except Exception:  # the client's answer must not be lost because the log write failed
+            log.exception("could not record call %s", rec.request_id)
+
+
+def _error_frame(error: ApiError) -> bytes:
+    return sse.frame(orjson.dumps(error.body()))
+
+
+async def _attempt(call: Call, model: str, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
+    """Resolve and call; a failure is recorded as a failed call before it propagates."""
+    try:
+        target = resolve(model, settings())
+        call.target(target)
+        return await invoke(registry.adapter(target.provider.kind), target)
+    except ApiError as error:
+        call.settle(None, error)
+        raise
+    except Exception:
+        call.settle(None, ApiError(500, "internal error", code="internal_error"))
+        raise
+
+
+async def _run(call: Call, model: str, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
+    result = await _attempt(call, model, invoke)
+    call.settle(result.usage, ttfb_ms=result.ttfb_ms)
+    return raw_json_response(result.body, headers=call.headers())
+
+
+async def chat(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
+    model = body["model"]
+    if not body.get("stream"):
+        return await _run(Call(req, who, "chat", model), model, lambda a, t: a.chat(t, body))
+    call = Call(req, who, "chat", model, stream=True)
+    stream = await _attempt(call, model, lambda a, t: a.chat_stream(t, body))
+    return sse_response(_relay(call, stream), call.headers())
+
+
+async def _relay(call: Call, stream: ChatStream) -> AsyncIterator[bytes]:
+    frames = stream.frames()
+    try:
+        async for frame in frames:
+            yield frame
+        call.settle(stream.usage, stream.error, stream.ttfb_ms)
+        yield _error_frame(stream.error) if stream.error else sse.DONE
+    finally:
+        if not call.settled:
+            # The client left mid-stream: read the rest so the call is recorded (and later
+            # charged) with the usage the provider reports, not a guess.
+            call.record.error_code = "client_disconnected"
+            try:
+                async for _ in frames:
+                    pass
+            except Exception:
+                log.warning("draining stream %s failed", call.record.request_id, exc_info=True)
+            call.settle(stream.usage, stream.error, stream.ttfb_ms)
+        await frames.aclose()
+        await stream.aclose()
+
+
+async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
+    model = body["model"]
+    return await _run(Call(req, who, "embedding", model), model, lambda a, t: a.embeddings(t, body))
+
+
+async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
+    model = body["model"]
+    return await _run(Call(req, who, "image", model), model, lambda a, t: a.images(t, body))

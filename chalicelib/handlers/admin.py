@@ -1,0 +1,101 @@
+"""Admin routes: keys and the call log."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.admin import KeyCreate
+from chalicelib.api.validation import json_body, validate
+from chalicelib.billing.units import from_minor, to_minor
+from chalicelib.errors import bad_request, not_found
+from chalicelib.gateway import auth
+from chalicelib.gateway.auth import Principal
+from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.store import calls, keys
+from chalicelib.store.shared import store
+
+MAX_PAGE = 5000
+
+
+def key_view(record: keys.KeyRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "object": "api_key",
+        "name": record.name,
+        "account_id": record.account_id,
+        "role": record.role,
+        "masked": record.masked,
+        "rpm": record.rpm,
+        "tpm": record.tpm,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "revoked_at": record.revoked_at,
+        "revoked": record.revoked_at is not None,
+    }
+
+
+async def create_key(req: ApiRequest, who: Principal) -> ApiResponse:
+    spec = validate(KeyCreate, json_body(req.body))
+    try:
+        record, raw = keys.create_key(
+            store(),
+            name=spec.name,
+            role=spec.role,
+            account_id=spec.account_id,
+            credits_minor=to_minor(spec.credits) if spec.credits else None,
+            rpm=spec.rpm,
+            tpm=spec.tpm,
+        )
+    except LookupError as exc:
+        raise not_found(str(exc), code="account_not_found") from None
+    # The only time the raw key leaves the gateway.
+    return json_response({**key_view(record), "key": raw, "credits": spec.credits}, status=201)
+
+
+async def list_keys(req: ApiRequest, who: Principal) -> ApiResponse:
+    records = keys.list_keys(store(), req.query.get("account_id"))
+    return json_response({"object": "list", "data": [key_view(r) for r in records]})
+
+
+async def revoke_key(req: ApiRequest, who: Principal) -> ApiResponse:
+    record = keys.revoke_key(store(), req.params["id"])
+    if record is None:
+        raise not_found(f"No key with id {req.params['id']}.", code="key_not_found")
+    auth.forget(record.id)
+    return json_response(key_view(record))
+
+
+def _int_param(req: ApiRequest, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = req.query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise bad_request(f"Query parameter '{name}' must be an integer.", param=name) from None
+    if not low <= value <= high:
+        raise bad_request(f"Query parameter '{name}' must be between {low} and {high}.", param=name)
+    return value
+
+
+def call_view(row: dict[str, Any]) -> dict[str, Any]:
+    row = dict(row)
+    row["credits"] = from_minor(row["credits"] or 0)
+    row["stream"] = bool(row["stream"])
+    row["usage_estimated"] = bool(row["usage_estimated"])
+    row["total_tokens"] = (row["prompt_tokens"] + row["completion_tokens"] + row["cache_read_tokens"]
+                           + row["cache_write_tokens"])
+    return row
+
+
+async def list_calls(req: ApiRequest, who: Principal) -> ApiResponse:
+    limit = _int_param(req, "limit", 100, 1, MAX_PAGE)
+    before = _int_param(req, "before", None, 1, 2**62)
+    rows = calls.list_calls(store(), account_id=req.query.get("account_id"), limit=limit + 1, before=before)
+    page = rows[:limit]
+    has_more = len(rows) > limit
+    return json_response({
+        "object": "list",
+        "data": [call_view(r) for r in page],
+        "has_more": has_more,
+        "next_cursor": page[-1]["id"] if has_more and page else None,
+    })

@@ -1,0 +1,63 @@
+"""The OpenAI-compatible routes: models, chat, embeddings, images, credits."""
+from __future__ import annotations
+
+from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest
+from chalicelib.api.validation import json_body, validate
+from chalicelib.billing.units import from_minor
+from chalicelib.config import settings
+from chalicelib.errors import bad_request
+from chalicelib.gateway import pipeline
+from chalicelib.gateway.auth import Principal
+from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.gateway.resolve import providers
+from chalicelib.providers import registry
+from chalicelib.store import ledger
+from chalicelib.store.shared import store
+
+_CREATED = 1_735_689_600  # a fixed date: the catalogue has no real creation times
+
+
+async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
+    cfg = settings()
+    data = [
+        {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED, "owned_by": spec.name}
+        for spec in providers().values()
+        if registry.env_credential(spec, cfg) is not None
+        for model in spec.models
+    ]
+    return json_response({"object": "list", "data": data})
+
+
+async def chat_completions(req: ApiRequest, who: Principal) -> ApiResponse:
+    body = json_body(req.body)
+    validate(ChatCompletionRequest, body)
+    return await pipeline.chat(req, who, body)
+
+
+async def embeddings(req: ApiRequest, who: Principal) -> ApiResponse:
+    body = json_body(req.body)
+    validate(EmbeddingRequest, body)
+    return await pipeline.embeddings(req, who, body)
+
+
+async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
+    body = json_body(req.body)
+    validate(ImageRequest, body)
+    return await pipeline.images(req, who, body)
+
+
+async def credits(req: ApiRequest, who: Principal) -> ApiResponse:
+    if who.account_id is None:
+        raise bad_request("This key belongs to no account, so it has no credits.", code="no_account")
+    found = ledger.balance(store(), who.account_id)
+    if found is None:
+        raise bad_request("This key's account no longer exists.", code="no_account")
+    return json_response({
+        "object": "credits",
+        "account_id": who.account_id,
+        "balance": from_minor(found.balance),
+        "granted": from_minor(found.granted),
+        "used": from_minor(found.used),
+        "reserved": from_minor(found.reserved),
+        "billing": settings().billing,
+    })

@@ -1,0 +1,103 @@
+"""What every provider adapter speaks: targets, usage, results, streams, upstream errors.
+
+An adapter takes an OpenAI-shaped request body and a `Target` (which provider, which of its
+models, which credential) and returns OpenAI-shaped bytes plus normalised `Usage`. Streams are
+`ChatStream`s: client-ready SSE frames, with usage filled in as the provider reports it.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chalicelib.errors import ApiError
+
+
+@dataclass(slots=True)
+class Usage:
+    """Normalised usage. Input is split so each token is counted once:
+    `input_tokens` are plain input, cache reads and writes are apart from them;
+    `reasoning_tokens` are part of `output_tokens`."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    images: int = 0
+    seconds: float | None = None
+    estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    id: str
+    secret: str | dict[str, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider: the adapter (`kind`) and its per-provider settings."""
+
+    name: str
+    kind: str
+    base_url: str
+    key_env: str | None = None  # environment fallback for the credential
+    base_url_env: str | None = None
+    key_required: bool = True
+    auth_header: str = "authorization"
+    auth_scheme: str = "Bearer "
+    extra_headers: tuple[tuple[str, str], ...] = ()
+    region: str | None = None
+    models: tuple[str, ...] = ()  # models listed by /v1/models when the provider is usable
+    model_map: tuple[tuple[str, str], ...] = ()  # client-facing id -> provider's own id
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def upstream_model(self, model: str) -> str:
+        return dict(self.model_map).get(model, model)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    provider: ProviderSpec
+    model: str  # the provider's own model id
+    credential: Credential
+
+
+@dataclass(slots=True)
+class Result:
+    body: bytes  # OpenAI-shaped JSON for the client
+    usage: Usage
+    ttfb_ms: float | None = None
+
+
+class UpstreamError(ApiError):
+    """A provider's failure, already mapped to what the client should see."""
+
+    def __init__(self, status: int, message: str, *, code: str | None = None, type: str | None = None,
+                 param: str | None = None, upstream_status: int | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(status, message, code=code, type=type, param=param, headers=headers)
+        self.upstream_status = upstream_status
+
+
+class ChatStream(Protocol):
+    usage: Usage | None
+    ttfb_ms: float | None
+    error: ApiError | None  # set when the provider failed mid-stream
+
+    def frames(self) -> AsyncIterator[bytes]:
+        """Client-ready SSE frames, without the final `data: [DONE]`."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class Adapter(Protocol):
+    async def chat(self, target: Target, body: dict[str, Any]) -> Result: ...
+
+    async def chat_stream(self, target: Target, body: dict[str, Any]) -> ChatStream: ...
+
+    async def embeddings(self, target: Target, body: dict[str, Any]) -> Result: ...
+
+    async def images(self, target: Target, body: dict[str, Any]) -> Result: ...

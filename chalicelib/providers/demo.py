@@ -1,0 +1,166 @@
+"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`.
+
+Deterministic answers computed locally, in OpenAI's wire format, with usage, so a fresh
+`make serve` answers with no provider key. Its stream is produced as OpenAI-dialect SSE events
+and relayed by the same code as a real provider's.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import math
+import struct
+import time
+import zlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import orjson
+
+from chalicelib.config import settings
+from chalicelib.errors import bad_request
+from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.providers.openai_compat import translate
+from chalicelib.providers.openai_compat.adapter import Stream
+
+CHAT_MODELS = {"echo"}
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def tokens(text: str) -> int:
+    return len(text.split())
+
+
+def reply(messages: list[dict[str, Any]]) -> str:
+    last = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
+    return f"This is aihub's offline demo model. You said: {last.strip() or '(nothing)'}"
+
+
+def _completion_id(body: dict[str, Any]) -> str:
+    digest = hashlib.sha256(orjson.dumps(body.get("messages"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return "chatcmpl-demo-" + digest[:24]
+
+
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def chat_completion(body: dict[str, Any], model: str) -> dict[str, Any]:
+    messages = body.get("messages") or []
+    text = reply(messages)
+    prompt = sum(tokens(_text_of(m.get("content"))) for m in messages)
+    n = body.get("n") or 1
+    return {
+        "id": _completion_id(body),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": i, "message": {"role": "assistant", "content": text, "refusal": None},
+             "logprobs": None, "finish_reason": "stop"}
+            for i in range(n)
+        ],
+        "usage": _usage(prompt, tokens(text) * n),
+    }
+
+
+def chat_events(body: dict[str, Any], model: str) -> list[dict[str, Any]]:
+    """The chunks OpenAI would stream for `chat_completion`, usage chunk last."""
+    done = chat_completion(body, model)
+    head = {"id": done["id"], "object": "chat.completion.chunk", "created": done["created"], "model": model}
+    text = done["choices"][0]["message"]["content"]
+    words = text.split(" ")
+    chunks = [{**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
+    chunks += [
+        {**head, "choices": [{"index": 0, "delta": {"content": w if i == 0 else " " + w}, "finish_reason": None}]}
+        for i, w in enumerate(words)
+    ]
+    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    chunks.append({**head, "choices": [], "usage": done["usage"]})
+    return chunks
+
+
+def embedding(text: str, dimensions: int) -> list[float]:
+    seed = hashlib.sha256(text.encode()).digest()
+    raw = [((seed[i % 32] ^ (i * 37)) % 255) / 127.0 - 1.0 for i in range(dimensions)]
+    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
+    return [round(v / norm, 6) for v in raw]
+
+
+def png(prompt: str, size: int = 8) -> bytes:
+    """A tiny solid-colour PNG whose colour depends on the prompt."""
+    r, g, b = hashlib.sha256(prompt.encode()).digest()[:3]
+    rows = b"".join(b"\x00" + bytes((r, g, b)) * size for _ in range(size))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def _require(target: Target, kind: str) -> None:
+    expected = {"chat": "echo", "embedding": "embed", "image": "image"}[kind]
+    if target.model != expected:
+        raise bad_request(f"demo/{target.model} is not a {kind} model; use demo/{expected}.", param="model",
+                          code="model_not_supported")
+
+
+class DemoAdapter:
+    async def chat(self, target: Target, body: dict[str, Any]) -> Result:
+        _require(target, "chat")
+        data = chat_completion(body, "demo/echo")
+        return Result(orjson.dumps(data), translate.usage_from(data["usage"]), 0.0)
+
+    async def chat_stream(self, target: Target, body: dict[str, Any]) -> Stream:
+        _require(target, "chat")
+        _, wants_usage = translate.request_body(body, target.model, stream=True)
+        delay = int(settings().env.get("AIHUB_DEMO_DELAY_MS") or 0) / 1000
+
+        async def source() -> AsyncIterator[tuple[bytes | None, bytes]]:
+            for chunk in chat_events(body, "demo/echo"):
+                if delay:
+                    await asyncio.sleep(delay)
+                yield None, orjson.dumps(chunk)
+            yield None, b"[DONE]"
+
+        state = translate.StreamState("demo", wants_usage)
+        return Stream(source(), state, 0.0, translate.prompt_chars(body))
+
+    async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
+        _require(target, "embedding")
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        if inputs and not isinstance(inputs[0], str):
+            raise bad_request("demo/embed takes text input, not token arrays.", param="input")
+        dims = body.get("dimensions") or 8
+        vectors = [embedding(text, dims) for text in inputs]
+        if body.get("encoding_format") == "base64":
+            vectors = [base64.b64encode(struct.pack(f"<{dims}f", *v)).decode() for v in vectors]
+        prompt = sum(tokens(t) for t in inputs)
+        data = {
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+            "model": "demo/embed",
+            "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
+        }
+        return Result(orjson.dumps(data), Usage(input_tokens=prompt), 0.0)
+
+    async def images(self, target: Target, body: dict[str, Any]) -> Result:
+        _require(target, "image")
+        n = body.get("n") or 1
+        b64 = base64.b64encode(png(body["prompt"])).decode()
+        key = "url" if body.get("response_format") == "url" else "b64_json"
+        value = f"data:image/png;base64,{b64}" if key == "url" else b64
+        data = {"created": int(time.time()), "data": [{key: value, "revised_prompt": body["prompt"]} for _ in range(n)]}
+        return Result(orjson.dumps(data), Usage(images=n), 0.0)
+
+
+ADAPTER = DemoAdapter()

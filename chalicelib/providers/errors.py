@@ -1,0 +1,85 @@
+"""Mapping a provider's failure to what the client sees, shared by every adapter.
+
+Client-fault statuses (400, 404, 409, 413, 422) and 429 pass through with the provider's own
+message. A 401/403/402 from a provider is about the gateway's credential, not the client's
+key, so the client gets a 502 that says so. Provider 5xx become 502 (503 when overloaded),
+timeouts 504. Every message is scrubbed of the credential's secret.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from chalicelib.providers.base import Credential, UpstreamError
+
+PASS_THROUGH = {400, 404, 409, 413, 415, 422, 429}
+OVERLOADED = {503, 529}
+
+
+def scrub(text: str, credential: Credential | None) -> str:
+    secret = credential.secret if credential else None
+    values = secret.values() if isinstance(secret, dict) else [secret]
+    for value in values:
+        if value and len(value) >= 8 and value in text:
+            text = text.replace(value, value[:4] + "..." + value[-4:])
+    return text
+
+
+def error_fields(body: bytes) -> dict[str, Any]:
+    """The `error` object of an error body in any of the common shapes, else {}."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {"message": body[:300].decode(errors="replace").strip()} if body.strip() else {}
+    if isinstance(data, list) and data and isinstance(data[0], dict):  # Gemini wraps in a list
+        data = data[0]
+    if not isinstance(data, dict):
+        return {}
+    err = data.get("error", data)
+    if isinstance(err, str):
+        return {"message": err}
+    return err if isinstance(err, dict) else {}
+
+
+def from_status(
+    provider: str,
+    status: int,
+    body: bytes,
+    credential: Credential | None,
+    headers: dict[str, str] | None = None,
+) -> UpstreamError:
+    fields = error_fields(body)
+    message = scrub(str(fields.get("message") or f"HTTP {status}"), credential)
+    code = fields.get("code")
+    code = str(code) if code is not None else None
+    etype = fields.get("type") if isinstance(fields.get("type"), str) else None
+    param = fields.get("param") if isinstance(fields.get("param"), str) else None
+    retry = {"retry-after": headers["retry-after"]} if headers and "retry-after" in headers else None
+    if status in PASS_THROUGH:
+        return UpstreamError(status, message, code=code, type=etype, param=param, upstream_status=status, headers=retry)
+    if status in (401, 403):
+        return UpstreamError(502, f"Provider {provider} rejected the gateway's credential: {message}",
+                             code="upstream_auth_failed", type="api_error", upstream_status=status)
+    if status == 402:
+        return UpstreamError(502, f"Provider {provider} refused the call for lack of credit: {message}",
+                             code="upstream_quota_exceeded", type="api_error", upstream_status=status)
+    if status in OVERLOADED:
+        return UpstreamError(503, f"Provider {provider} is overloaded: {message}", code="upstream_overloaded",
+                             type="api_error", upstream_status=status, headers=retry)
+    return UpstreamError(502, f"Provider {provider} failed (HTTP {status}): {message}", code="upstream_error",
+                         type="api_error", upstream_status=status)
+
+
+def timeout(provider: str) -> UpstreamError:
+    return UpstreamError(504, f"Provider {provider} did not answer in time.", code="upstream_timeout", type="api_error")
+
+
+def unreachable(provider: str, exc: BaseException) -> UpstreamError:
+    return UpstreamError(502, f"Provider {provider} could not be reached ({type(exc).__name__}).",
+                         code="upstream_unreachable", type="api_error")
+
+
+def bad_response(provider: str, what: str) -> UpstreamError:
+    return UpstreamError(502, f"Provider {provider} sent an invalid response: {what}.",
+                         code="upstream_bad_response", type="api_error")

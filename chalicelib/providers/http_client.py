@@ -1,0 +1,32 @@
+"""One pooled httpx.AsyncClient per event loop, reused across requests and warm invocations.
+
+httpx pools are bound to the loop that made them; the ASGI server has one loop for its life,
+the Chalice front one per thread, so a client per loop keeps connections warm in both.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from chalicelib.config import settings
+
+_clients: dict[int, httpx.AsyncClient] = {}
+
+
+def client() -> httpx.AsyncClient:
+    loop_id = id(asyncio.get_running_loop())
+    found = _clients.get(loop_id)
+    if found is None or found.is_closed:
+        cfg = settings()
+        found = _clients[loop_id] = httpx.AsyncClient(
+            timeout=httpx.Timeout(cfg.read_timeout_s, connect=cfg.connect_timeout_s),
+            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=60),
+        )
+    return found
+
+
+async def aclose_all() -> None:
+    for c in list(_clients.values()):
+        await c.aclose()
+    _clients.clear()

@@ -1,0 +1,128 @@
+"""Pure translation between the client's OpenAI request and an OpenAI-dialect provider.
+
+Bodies pass through untouched but for the model id and, on streams, the usage request; usage
+is read into the normalised `Usage`; stream events become client frames.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from chalicelib.errors import ApiError
+from chalicelib.providers import errors
+from chalicelib.providers.base import Usage, UpstreamError
+from chalicelib.providers.sse import frame
+
+
+def request_body(body: dict[str, Any], model: str, *, stream: bool = False) -> tuple[dict[str, Any], bool]:
+    """The body to send upstream, and whether the client asked for the usage chunk itself."""
+    out = {**body, "model": model}
+    if not stream:
+        return out, False
+    options = body.get("stream_options") or {}
+    wants_usage = bool(options.get("include_usage"))
+    if not wants_usage:
+        out["stream_options"] = {**options, "include_usage": True}
+    return out, wants_usage
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def usage_from(raw: dict[str, Any] | None, images: int = 0) -> Usage:
+    """OpenAI-shaped usage (chat, embeddings, images) -> Usage with cache reads apart."""
+    if not raw:
+        return Usage(images=images)
+    prompt = _int(raw.get("prompt_tokens", raw.get("input_tokens")))
+    details = raw.get("prompt_tokens_details") or raw.get("input_tokens_details") or {}
+    # DeepSeek reports cache hits in its own field instead of prompt_tokens_details.
+    cached = _int(details.get("cached_tokens")) or _int(raw.get("prompt_cache_hit_tokens"))
+    out_details = raw.get("completion_tokens_details") or raw.get("output_tokens_details") or {}
+    return Usage(
+        input_tokens=max(prompt - cached, 0),
+        output_tokens=_int(raw.get("completion_tokens", raw.get("output_tokens"))),
+        cache_read_tokens=cached,
+        reasoning_tokens=_int(out_details.get("reasoning_tokens")),
+        images=images,
+    )
+
+
+def response_usage(body: bytes, provider: str) -> tuple[dict[str, Any], Usage]:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise errors.bad_response(provider, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise errors.bad_response(provider, "the body is not a JSON object")
+    images = len(data["data"]) if data.get("object") != "list" and isinstance(data.get("data"), list) else 0
+    return data, usage_from(data.get("usage"), images)
+
+
+@dataclass(slots=True)
+class StreamState:
+    """What a relayed chat stream has told us so far."""
+
+    provider: str
+    client_wants_usage: bool
+    usage: Usage | None = None
+    output_chars: int = 0
+    done: bool = False
+    error: ApiError | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+
+
+def translate_event(state: StreamState, data: bytes) -> bytes | None:
+    """One upstream `data:` payload -> the frame for the client, or None to drop it."""
+    if data == b"[DONE]":
+        state.done = True
+        return None
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        state.error = UpstreamError(502, f"Provider {state.provider} sent an invalid stream event.",
+                                    code="upstream_bad_response", type="api_error")
+        return None
+    if not isinstance(chunk, dict):
+        return None
+    if "error" in chunk:
+        err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
+        state.error = UpstreamError(502, f"Provider {state.provider} failed mid-stream: {err.get('message')}",
+                                    code=str(err.get("code") or "upstream_error"), type="api_error")
+        return None
+    for choice in chunk.get("choices") or ():
+        delta = choice.get("delta") or {}
+        content = delta.get("content")
+        if content:
+            state.output_chars += len(content)
+        for call in delta.get("tool_calls") or ():
+            state.output_chars += len((call.get("function") or {}).get("arguments") or "")
+        if choice.get("finish_reason"):
+            state.finish_reasons.append(choice["finish_reason"])
+    usage = chunk.get("usage")
+    if usage:
+        state.usage = usage_from(usage)
+        if not state.client_wants_usage:
+            if not chunk.get("choices"):
+                return None
+            del chunk["usage"]
+            return frame(orjson.dumps(chunk))
+    return frame(data)
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: used only when a provider reports no usage."""
+    return (chars + 3) // 4
+
+
+def prompt_chars(body: dict[str, Any]) -> int:
+    total = 0
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+    return total

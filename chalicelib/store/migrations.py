@@ -1,0 +1,124 @@
+"""Versioned schema migrations, applied at start; `PRAGMA user_version` records the last one.
+
+Each migration runs inside the write lock and re-reads the version there, so several
+processes starting at once (Lambdas on one EFS file) apply each step exactly once.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from chalicelib.store.db import Store
+
+
+def _v1_core(db) -> None:  # db: sqlite_utils.Database
+    db["accounts"].create(
+        {"id": str, "name": str, "balance": int, "reserved": int, "created_at": int},
+        pk="id",
+        not_null={"balance", "reserved", "created_at"},
+        defaults={"balance": 0, "reserved": 0},
+    )
+    db["api_keys"].create(
+        {
+            "id": str,
+            "account_id": str,
+            "name": str,
+            "key_hash": str,
+            "masked": str,
+            "role": str,
+            "rpm": int,
+            "tpm": int,
+            "created_at": int,
+            "expires_at": int,
+            "revoked_at": int,
+        },
+        pk="id",
+        not_null={"key_hash", "masked", "role", "created_at"},
+        foreign_keys=[("account_id", "accounts", "id")],
+    )
+    db["api_keys"].create_index(["key_hash"], unique=True)
+    db["credit_ledger"].create(
+        {
+            "id": int,
+            "account_id": str,
+            "kind": str,
+            "amount": int,
+            "request_id": str,
+            "key_id": str,
+            "note": str,
+            "expires_at": int,
+            "created_at": int,
+        },
+        pk="id",
+        not_null={"account_id", "kind", "amount", "created_at"},
+        foreign_keys=[("account_id", "accounts", "id")],
+    )
+    db["credit_ledger"].create_index(["account_id", "id"])
+    db["model_calls"].create(
+        {
+            "id": int,
+            "request_id": str,
+            "created_at": int,
+            "account_id": str,
+            "key_id": str,
+            "type": str,
+            "provider": str,
+            "model": str,
+            "requested_model": str,
+            "credential_id": str,
+            "stream": int,
+            "status": str,
+            "http_status": int,
+            "error_code": str,
+            "error": str,
+            "prompt_tokens": int,
+            "completion_tokens": int,
+            "cache_read_tokens": int,
+            "cache_write_tokens": int,
+            "reasoning_tokens": int,
+            "images": int,
+            "seconds": float,
+            "usage_estimated": int,
+            "credits": int,
+            "duration_ms": float,
+            "ttfb_ms": float,
+        },
+        pk="id",
+        not_null={"request_id", "created_at", "type", "status"},
+        defaults={
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cache_read_tokens": 0,
+            "cache_write_tokens": 0,
+            "reasoning_tokens": 0,
+            "images": 0,
+            "usage_estimated": 0,
+            "credits": 0,
+            "stream": 0,
+        },
+    )
+    db["model_calls"].create_index(["request_id"], unique=True)
+    db["model_calls"].create_index(["account_id", "id"])
+    db["model_calls"].create_index(["created_at"])
+
+
+MIGRATIONS: list[Callable] = [_v1_core]
+
+
+def migrate(store: Store) -> int:
+    """Bring the schema up to date; returns the version reached."""
+    import sqlite_utils
+
+    target = len(MIGRATIONS)
+    if store.query_one("PRAGMA user_version")[0] >= target:
+        return target
+
+    def step(conn: sqlite3.Connection) -> int:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        db = sqlite_utils.Database(conn)
+        for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+            migration(db)
+            conn.execute(f"PRAGMA user_version = {number}")
+        return max(version, target)
+
+    return store.write(step)
