@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from decimal import Decimal
 from typing import Any
 
 from chalicelib.config import settings
@@ -63,17 +64,17 @@ def cmd_keys(args: argparse.Namespace) -> int:
             db, name=args.name, role=args.role, account_id=args.account_id,
             credits_minor=to_minor(args.credits) if args.credits else None,
         )
-        _print_json({**key_view(record), "key": raw, "credits": args.credits})
+        _print_json({**key_view(record), "key": raw, "credits": float(args.credits) if args.credits else None})
     elif args.action == "list":
         for r in keys.list_keys(db, args.account_id):
             state = "revoked" if r.revoked_at else "active"
             print(f"{r.id}  {r.masked}  {r.role:5}  {state:7}  account={r.account_id}  {r.name or ''}")
     elif args.action == "revoke":
-        record = keys.revoke_key(db, args.id)
-        if record is None:
+        revoked = keys.revoke_key(db, args.id)
+        if revoked is None:
             print(f"no key with id {args.id}", file=sys.stderr)
             return 1
-        print(f"revoked {record.id} ({record.masked})")
+        print(f"revoked {revoked.id} ({revoked.masked})")
     return 0
 
 
@@ -93,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="action", required=True)
     create = keys.add_parser("create", help="create a key (shown once)")
     create.add_argument("--name", required=True)
-    create.add_argument("--credits", type=float)
+    create.add_argument("--credits", type=Decimal, help="credits to grant to a new account")
     create.add_argument("--role", choices=["user", "admin"], default="user")
     create.add_argument("--account-id")
     listing = keys.add_parser("list", help="list keys (masked)")

@@ -24,12 +24,16 @@ def json_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
+# pydantic puts the union branch it tried into `loc` ("str", "list[int]", ...); not field names.
+_BRANCH_TAGS = {"str", "int", "bool", "float", "none", "dict", "list"}
+
+
 def _param(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif not str(part).startswith(("function-", "union[", "list[", "str", "int", "literal")):
+        elif part not in _BRANCH_TAGS and "[" not in str(part):
             out += ("." if out else "") + str(part)
     return out
 

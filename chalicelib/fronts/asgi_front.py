@@ -113,7 +113,7 @@ class AsgiApp:
                 await send({"type": "http.response.body", "body": b""})
         finally:
             watcher.cancel()
-            await stream.aclose()  # type: ignore[attr-defined]
+            await stream.aclose()
 
     @staticmethod
     async def _lifespan(receive: Any, send: Any) -> None:

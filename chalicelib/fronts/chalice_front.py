@@ -51,8 +51,9 @@ class ChaliceView:
             params=params,
         )
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
-        body = response.body.decode() if isinstance(response.body, bytes) else response.body
-        return Response(body=body, status_code=response.status, headers=response.headers)
+        assert isinstance(response.body, bytes)
+        headers: dict[str, str | list[str]] = {**response.headers}
+        return Response(body=response.body.decode(), status_code=response.status, headers=headers)
 
 
 class Routes:

@@ -7,7 +7,7 @@ framework, so no handler knows which one it runs under.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class ApiRequest:
 @dataclass(slots=True)
 class ApiResponse:
     status: int
-    body: bytes | AsyncIterator[bytes]
+    body: bytes | AsyncGenerator[bytes, None]
     headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -51,7 +51,7 @@ def raw_json_response(body: bytes, status: int = 200, headers: dict[str, str] | 
     return ApiResponse(status, body, {"content-type": JSON, **(headers or {})})
 
 
-def sse_response(stream: AsyncIterator[bytes], headers: dict[str, str] | None = None) -> ApiResponse:
+def sse_response(stream: AsyncGenerator[bytes, None], headers: dict[str, str] | None = None) -> ApiResponse:
     return ApiResponse(
         200,
         stream,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import orjson
@@ -73,6 +73,8 @@ class Call:
         else:
             rec.http_status = rec.http_status or 200
         self.settled = True
+        # Written inline on the event loop: measured faster than a writer thread (one WAL
+        # commit is ~0.1 ms), and a Lambda container serves one request at a time anyway.
         try:
             calls.record(store(), rec)
         except Exception:  # the client's answer must not be lost because the log write failed
@@ -112,7 +114,7 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResp
     return sse_response(_relay(call, stream), call.headers())
 
 
-async def _relay(call: Call, stream: ChatStream) -> AsyncIterator[bytes]:
+async def _relay(call: Call, stream: ChatStream) -> AsyncGenerator[bytes, None]:
     frames = stream.frames()
     try:
         async for frame in frames:

@@ -13,6 +13,7 @@ from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
 from chalicelib.store import calls, keys
 from chalicelib.store.shared import store
 
+DEFAULT_PAGE = 100
 MAX_PAGE = 5000
 
 
@@ -64,10 +65,10 @@ async def revoke_key(req: ApiRequest, who: Principal) -> ApiResponse:
     return json_response(key_view(record))
 
 
-def _int_param(req: ApiRequest, name: str, default: int | None, low: int, high: int) -> int | None:
+def _int_param(req: ApiRequest, name: str, low: int, high: int) -> int | None:
     raw = req.query.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
         value = int(raw)
     except ValueError:
@@ -88,8 +89,8 @@ def call_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_calls(req: ApiRequest, who: Principal) -> ApiResponse:
-    limit = _int_param(req, "limit", 100, 1, MAX_PAGE)
-    before = _int_param(req, "before", None, 1, 2**62)
+    limit = _int_param(req, "limit", 1, MAX_PAGE) or DEFAULT_PAGE
+    before = _int_param(req, "before", 1, 2**62)
     rows = calls.list_calls(store(), account_id=req.query.get("account_id"), limit=limit + 1, before=before)
     page = rows[:limit]
     has_more = len(rows) > limit

@@ -6,7 +6,7 @@ models, which credential) and returns OpenAI-shaped bytes plus normalised `Usage
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -86,7 +86,7 @@ class ChatStream(Protocol):
     ttfb_ms: float | None
     error: ApiError | None  # set when the provider failed mid-stream
 
-    def frames(self) -> AsyncIterator[bytes]:
+    def frames(self) -> AsyncGenerator[bytes, None]:
         """Client-ready SSE frames, without the final `data: [DONE]`."""
         ...
 

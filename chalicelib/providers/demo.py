@@ -22,7 +22,7 @@ from chalicelib.config import settings
 from chalicelib.errors import bad_request
 from chalicelib.providers.base import Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
-from chalicelib.providers.openai_compat.adapter import Stream
+from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 CHAT_MODELS = {"echo"}
 
@@ -120,7 +120,7 @@ class DemoAdapter:
         data = chat_completion(body, "demo/echo")
         return Result(orjson.dumps(data), translate.usage_from(data["usage"]), 0.0)
 
-    async def chat_stream(self, target: Target, body: dict[str, Any]) -> Stream:
+    async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         _require(target, "chat")
         _, wants_usage = translate.request_body(body, target.model, stream=True)
         delay = int(settings().env.get("AIHUB_DEMO_DELAY_MS") or 0) / 1000
@@ -132,8 +132,8 @@ class DemoAdapter:
                 yield None, orjson.dumps(chunk)
             yield None, b"[DONE]"
 
-        state = translate.StreamState("demo", wants_usage)
-        return Stream(source(), state, 0.0, translate.prompt_chars(body))
+        return TranslatedStream(source(), translate.StreamState("demo", wants_usage), ttfb_ms=0.0,
+                                prompt_chars=prompt_chars(body))
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         _require(target, "embedding")
@@ -141,7 +141,7 @@ class DemoAdapter:
         if inputs and not isinstance(inputs[0], str):
             raise bad_request("demo/embed takes text input, not token arrays.", param="input")
         dims = body.get("dimensions") or 8
-        vectors = [embedding(text, dims) for text in inputs]
+        vectors: list[Any] = [embedding(text, dims) for text in inputs]
         if body.get("encoding_format") == "base64":
             vectors = [base64.b64encode(struct.pack(f"<{dims}f", *v)).decode() for v in vectors]
         prompt = sum(tokens(t) for t in inputs)

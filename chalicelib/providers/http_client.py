@@ -6,6 +6,7 @@ the Chalice front one per thread, so a client per loop keeps connections warm in
 from __future__ import annotations
 
 import asyncio
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 
@@ -22,6 +23,8 @@ def client() -> httpx.AsyncClient:
         found = _clients[loop_id] = httpx.AsyncClient(
             timeout=httpx.Timeout(cfg.read_timeout_s, connect=cfg.connect_timeout_s),
             limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=60),
+            # One client serves every tenant: a provider's Set-Cookie must never be replayed.
+            cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
         )
     return found
 

@@ -56,7 +56,8 @@ def list_calls(
     store: Store, *, account_id: str | None = None, limit: int = 100, before: int | None = None
 ) -> list[dict[str, Any]]:
     """Newest first; `before` is the `id` cursor of the last row of the previous page."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if account_id:
         where.append("account_id = ?")
         params.append(account_id)

@@ -93,7 +93,9 @@ def create_key(
         )
         if credits_minor:
             ledger.add(conn, acct, credits_minor, kind="grant", key_id=key_id, note="granted with key")
-        return get_key(conn, key_id)
+        created = get_key(conn, key_id)
+        assert created is not None
+        return created
 
     return store.write(tx), raw
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,9 +9,10 @@ import orjson
 
 from chalicelib.config import settings
 from chalicelib.providers import errors, registry, sse
-from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.providers.base import Result, Target
 from chalicelib.providers.http_client import client
 from chalicelib.providers.openai_compat import translate
+from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 
 def headers(target: Target) -> dict[str, str]:
@@ -62,63 +62,16 @@ async def call_json(target: Target, path: str, body: dict[str, Any]) -> Result:
     return Result(content, usage, ttfb_ms)
 
 
-class Stream:
-    """A relayed OpenAI-dialect SSE stream (also fed by the demo provider's local events)."""
-
-    def __init__(self, source: AsyncIterator[tuple[bytes | None, bytes]], state: translate.StreamState,
-                 ttfb_ms: float | None, prompt_chars: int, on_close=None) -> None:
-        self._source = source
-        self._state = state
-        self._on_close = on_close
-        self._prompt_chars = prompt_chars
-        self.ttfb_ms = ttfb_ms
-
-    @property
-    def error(self):
-        return self._state.error
-
-    @property
-    def usage(self) -> Usage | None:
-        if self._state.usage is not None:
-            return self._state.usage
-        if self._state.output_chars or self._state.done:
-            return Usage(input_tokens=translate.estimate_tokens(self._prompt_chars),
-                         output_tokens=translate.estimate_tokens(self._state.output_chars), estimated=True)
-        return None
-
-    async def frames(self) -> AsyncIterator[bytes]:
-        state = self._state
-        name = state.provider
-        try:
-            async for _event, data in self._source:
-                out = translate.translate_event(state, data)
-                if state.error is not None:
-                    return
-                if out is not None:
-                    yield out
-                if state.done:
-                    return
-            state.error = errors.bad_response(name, "the stream ended before it was complete")
-        except httpx.TimeoutException:
-            state.error = errors.timeout(name)
-        except httpx.HTTPError:
-            state.error = errors.bad_response(name, "the connection was lost mid-stream")
-
-    async def aclose(self) -> None:
-        if self._on_close is not None:
-            await self._on_close()
-
-
 class OpenAICompatAdapter:
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         upstream, _ = translate.request_body(body, target.model)
         return await call_json(target, "/chat/completions", upstream)
 
-    async def chat_stream(self, target: Target, body: dict[str, Any]) -> Stream:
+    async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         upstream, wants_usage = translate.request_body(body, target.model, stream=True)
         response, ttfb_ms = await send(target, "/chat/completions", upstream)
-        state = translate.StreamState(target.provider.name, wants_usage)
-        return Stream(sse.events(response.aiter_bytes()), state, ttfb_ms, translate.prompt_chars(body), response.aclose)
+        return TranslatedStream(sse.events(response.aiter_bytes()), translate.StreamState(target.provider.name, wants_usage),
+                                ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body), on_close=response.aclose)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})

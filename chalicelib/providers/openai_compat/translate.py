@@ -73,6 +73,10 @@ class StreamState:
     error: ApiError | None = None
     finish_reasons: list[str] = field(default_factory=list)
 
+    def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
+        out = translate_event(self, data)
+        return (out,) if out is not None else ()
+
 
 def translate_event(state: StreamState, data: bytes) -> bytes | None:
     """One upstream `data:` payload -> the frame for the client, or None to drop it."""
@@ -110,19 +114,3 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
             del chunk["usage"]
             return frame(orjson.dumps(chunk))
     return frame(data)
-
-
-def estimate_tokens(chars: int) -> int:
-    """About four characters a token: used only when a provider reports no usage."""
-    return (chars + 3) // 4
-
-
-def prompt_chars(body: dict[str, Any]) -> int:
-    total = 0
-    for message in body.get("messages") or ():
-        content = message.get("content") if isinstance(message, dict) else None
-        if isinstance(content, str):
-            total += len(content)
-        elif isinstance(content, list):
-            total += sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
-    return total

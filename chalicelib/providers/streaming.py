@@ -1,0 +1,98 @@
+"""The relay every streaming adapter shares: provider events in, client SSE frames out.
+
+An adapter supplies the source (an async iterator of (event name, payload) pairs read from
+the provider) and a translator for its dialect; this class runs them, turns transport failures
+into a recorded error, and works out usage, estimating it when the provider reported none.
+"""
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any, Protocol
+
+import httpx
+
+from chalicelib.errors import ApiError
+from chalicelib.providers import errors
+from chalicelib.providers.base import Usage
+
+
+class StreamTranslator(Protocol):
+    provider: str
+    usage: Usage | None  # as the provider reported it
+    output_chars: int  # streamed text so far, for an estimate when usage never comes
+    done: bool  # the provider said the stream is complete
+    error: ApiError | None
+
+    def feed(self, event: bytes | None, data: Any) -> Iterable[bytes]:
+        """Client frames for one provider event (none, one or several)."""
+        ...
+
+
+def estimate_tokens(chars: int) -> int:
+    """About four characters a token: used only when a provider reports no usage."""
+    return (chars + 3) // 4
+
+
+def prompt_chars(body: dict[str, Any]) -> int:
+    total = 0
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            total += len(content)
+        elif isinstance(content, list):
+            total += sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+    return total
+
+
+class TranslatedStream:
+    def __init__(
+        self,
+        source: AsyncIterator[tuple[bytes | None, Any]],
+        translator: StreamTranslator,
+        *,
+        ttfb_ms: float | None,
+        prompt_chars: int,
+        on_close: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._source = source
+        self._translator = translator
+        self._on_close = on_close
+        self._prompt_chars = prompt_chars
+        self.ttfb_ms = ttfb_ms
+
+    @property
+    def error(self) -> ApiError | None:
+        return self._translator.error
+
+    @property
+    def usage(self) -> Usage | None:
+        t = self._translator
+        if t.usage is not None:
+            return t.usage
+        if t.output_chars or t.done:
+            return Usage(input_tokens=estimate_tokens(self._prompt_chars),
+                         output_tokens=estimate_tokens(t.output_chars), estimated=True)
+        return None
+
+    async def frames(self) -> AsyncGenerator[bytes, None]:
+        t = self._translator
+        try:
+            async for event, data in self._source:
+                if t.done:
+                    continue  # read to the end so the pooled connection can be reused
+                for frame in t.feed(event, data):
+                    yield frame
+                if t.error is not None:
+                    return
+            if not t.done:
+                t.error = errors.bad_response(t.provider, "the stream ended before it was complete")
+        except ApiError as error:  # a source that maps its own failures (e.g. an SDK's)
+            t.error = error
+        except httpx.TimeoutException:
+            t.error = errors.timeout(t.provider)
+        except httpx.HTTPError:
+            t.error = errors.bad_response(t.provider, "the connection was lost mid-stream")
+
+    async def aclose(self) -> None:
+        if self._on_close is not None:
+            await self._on_close()

@@ -1,0 +1,11 @@
+"""Gateway benchmarks: `make bench` or `python -m tests.bench [--quick]`.
+
+Prints figures only; nothing here asserts on timings, and no file is named test_*.py, so
+pytest never collects (or waits for) any of it. Modules:
+
+- client.py    lean asyncio HTTP/1.1 keep-alive client and percentile math
+- loadgen.py   the load generator, run as its own process (JSON spec in, JSON samples out)
+- stack.py     the fake upstream and gateway processes under test
+- scenarios.py one function per measurement
+- report.py    the table and .bench/latest.json
+"""

@@ -1,0 +1,85 @@
+"""`python -m tests.bench [--quick] [--json PATH]`: run every measurement, print one table.
+
+Figures only, never assertions: timings on a shared 2-core box are for reading, not gating.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from tests.bench import report, scenarios
+from tests.bench.stack import ROOT, start_gateway_process, start_upstream
+
+DEFAULT_JSON = ROOT / ".bench" / "latest.json"
+
+
+def _commit() -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return (sha or "unknown") + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _progress(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)  # stdout stays just the table
+
+
+def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="aihub-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        _progress("starting fake upstream and gateways (WAL, rollback journal)")
+        upstream = start_upstream(stack)
+        # Two gateways on one upstream, so one interleaved run compares both journal modes.
+        wal = start_gateway_process(stack, tmp, upstream, "wal", "wal")
+        delete = start_gateway_process(stack, tmp, upstream, "delete", "delete")
+
+        _progress("added latency, concurrency 1")
+        latency = scenarios.added_latency(upstream, [wal, delete], 1, plan)
+        _progress("added latency, concurrency 16")
+        latency += scenarios.added_latency(upstream, [wal, delete], 16, plan)
+        results["latency"] = latency
+        _progress("time to first token")
+        results["ttft"] = scenarios.first_token(upstream, wal, plan)
+        _progress("throughput and CPU per call")
+        results["throughput"] = scenarios.throughput(upstream, wal, plan)
+        _progress("upstream connection reuse")
+        results["upstream_reuse"] = scenarios.upstream_reuse(upstream, wal, plan)
+        stack.close()  # stop servers before timing cold starts: they would only add noise
+        _progress("cold start")
+        results["cold_start"] = scenarios.cold_start(tmp, plan)
+    results["meta"] = {
+        "mode": mode, "plan": vars(plan), "python": platform.python_version(), "cpus": os.cpu_count(),
+        "commit": _commit(), "elapsed_s": time.perf_counter() - started, "timestamp": int(time.time()),
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few samples: a smoke run in well under a minute")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"where to save results (default {DEFAULT_JSON})")
+    args = parser.parse_args(argv)
+    plan, mode = (scenarios.QUICK, "quick") if args.quick else (scenarios.FULL, "full")
+    results = run(plan, mode)
+    print(report.render(results), flush=True)
+    report.save(results, args.json)
+    _progress(f"saved {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

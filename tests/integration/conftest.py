@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import openai
+import pytest
+
+from tests.fakes.upstream import FakeUpstream
+from tests.support.gateway import Gateway, start_gateway, upstream_env
+
+
+@pytest.fixture(scope="session")
+def fake() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake(request: pytest.FixtureRequest) -> None:
+    if "fake" in request.fixturenames:
+        request.getfixturevalue("fake").reset()
+
+
+@pytest.fixture(scope="session")
+def gateway(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = start_gateway(tmp_path_factory.mktemp("gateway"), upstream_env(fake.base_url))
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture(scope="session")
+def admin(gateway: Gateway) -> httpx.Client:
+    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {gateway.admin_key}"}) as c:
+        yield c
+
+
+@pytest.fixture
+def user(admin: httpx.Client) -> dict:
+    """A fresh user key (with its own account) for each test."""
+    created = admin.post("/admin/keys", json={"name": "test user", "credits": 5})
+    assert created.status_code == 201, created.text
+    return created.json()
+
+
+@pytest.fixture
+def client(gateway: Gateway, user: dict) -> openai.OpenAI:
+    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=user["key"], max_retries=0, timeout=20)
+
+
+def calls_of(admin: httpx.Client, account_id: str) -> list[dict]:
+    response = admin.get("/admin/calls", params={"account_id": account_id, "limit": 1000})
+    assert response.status_code == 200, response.text
+    return response.json()["data"]

@@ -1,0 +1,88 @@
+"""The Chalice front (API Gateway + Lambda) serves the same routes through the same pipeline;
+a stream comes back as one buffered, valid SSE body."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import orjson
+import pytest
+from chalice.test import Client
+
+from chalicelib import config
+from chalicelib.store import shared
+from tests.fakes.upstream import FakeUpstream
+from tests.support import cassettes, openapi
+from tests.support.gateway import ADMIN_KEY, upstream_env
+
+AUTH = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
+
+
+@pytest.fixture
+def lambda_client(fake: FakeUpstream, tmp_path, monkeypatch) -> Iterator[Client]:
+    for name, value in {**upstream_env(fake.base_url), "AIHUB_DB": str(tmp_path / "lambda.db"),
+                        "AIHUB_ADMIN_KEY": ADMIN_KEY}.items():
+        monkeypatch.setenv(name, value)
+    config.settings.cache_clear()
+    monkeypatch.setattr(shared, "_store", None)
+    import app
+
+    with Client(app.app) as client:
+        yield client
+    config.settings.cache_clear()
+
+
+def test_health_and_models(lambda_client):
+    assert lambda_client.http.get("/health").json_body == {"status": "ok"}
+    models = lambda_client.http.get("/v1/models", headers=AUTH)
+    assert models.status_code == 200 and models.headers["x-request-id"]
+    assert "demo/echo" in [m["id"] for m in models.json_body["data"]]
+
+
+def test_chat_replays_cassette(fake, lambda_client):
+    (interaction,) = fake.add_cassette("chat-basic")
+    response = lambda_client.http.post("/v1/chat/completions", headers=AUTH, body=json.dumps(interaction.request_json))
+    assert response.status_code == 200
+    assert orjson.loads(response.body) == orjson.loads(interaction.response_body)
+
+
+def test_stream_is_buffered_sse(fake, lambda_client):
+    (interaction,) = fake.add_cassette("chat-streaming")
+    response = lambda_client.http.post("/v1/chat/completions", headers=AUTH, body=json.dumps(interaction.request_json))
+    assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
+    events = [line[6:] for line in response.body.decode().split("\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [orjson.loads(e) for e in events[:-1]]
+    assert chunks == [orjson.loads(e) for e in interaction.sse_events() if e != b"[DONE]"]
+    for chunk in chunks:
+        openapi.validate("CreateChatCompletionStreamResponse", chunk)
+
+
+def test_errors_keep_their_shape(fake, lambda_client):
+    missing = lambda_client.http.post("/v1/chat/completions", body="{}")
+    assert missing.status_code == 401 and missing.json_body["error"]["code"] == "missing_api_key"
+    bad = lambda_client.http.post("/v1/chat/completions", headers=AUTH, body="{oops")
+    assert bad.status_code == 400
+    fake.route("POST", "/v1/chat/completions", fault="reset")
+    failed = lambda_client.http.post("/v1/chat/completions", headers=AUTH,
+                                     body=json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]}))
+    assert failed.status_code == 502 and "Traceback" not in failed.body.decode()
+
+
+def test_admin_routes_and_calls(lambda_client):
+    created = lambda_client.http.post("/admin/keys", headers=AUTH, body=json.dumps({"name": "lambda", "credits": 1}))
+    assert created.status_code == 201
+    key = created.json_body
+    user = {"authorization": f"Bearer {key['key']}", "content-type": "application/json"}
+    chat = lambda_client.http.post("/v1/chat/completions", headers=user,
+                                   body=json.dumps({"model": "demo/echo", "messages": [{"role": "user", "content": "x"}]}))
+    assert chat.status_code == 200
+    calls = lambda_client.http.get(f"/admin/calls?account_id={key['account_id']}", headers=AUTH).json_body["data"]
+    assert [c["request_id"] for c in calls] == [chat.headers["x-request-id"]]
+    revoked = lambda_client.http.delete(f"/admin/keys/{key['id']}", headers=AUTH)
+    assert revoked.status_code == 200
+    assert lambda_client.http.get("/v1/credits", headers=user).status_code == 401
+
+
+def test_cassettes_available_offline():
+    assert cassettes.load("chat-basic")

@@ -1,0 +1,87 @@
+"""Start the real gateway (`aihub serve`) as its own process on a loopback port."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+UPSTREAM_KEYS = {
+    "OPENAI_API_KEY": "sk-test-openai-SECRET-0123456789",
+    "DEEPSEEK_API_KEY": "sk-test-deepseek-SECRET-0123456789",
+    "XAI_API_KEY": "xai-test-SECRET-0123456789",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def upstream_env(base_url: str) -> dict[str, str]:
+    """Point every OpenAI-family provider at one fake upstream."""
+    return {
+        **UPSTREAM_KEYS,
+        "OPENAI_BASE_URL": base_url + "/v1",
+        "DEEPSEEK_BASE_URL": base_url + "/v1",
+        "XAI_BASE_URL": base_url + "/v1",
+    }
+
+
+@dataclass
+class Gateway:
+    url: str
+    admin_key: str
+    db_path: Path
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_gateway(tmp: Path, env: dict[str, str], *, port: int | None = None, db_path: Path | None = None,
+                  workers: int = 1) -> Gateway:
+    port = port or free_port()
+    db_path = db_path or tmp / "aihub.db"
+    log_path = tmp / f"gateway-{port}.log"
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "OPENAI_", "ANTHROPIC_", "GEMINI_"))},
+        "AIHUB_DB": str(db_path),
+        "AIHUB_ADMIN_KEY": ADMIN_KEY,
+        "AIHUB_PORT": str(port),
+        "AIHUB_READ_TIMEOUT": "3",
+        **env,
+    }
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "chalicelib.cli", "serve", "--workers", str(workers), "--log-level", "info"],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gateway exited early:\n{log_path.read_text()}")
+        try:
+            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+                return Gateway(url, ADMIN_KEY, db_path, process, log_path)
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"gateway did not start:\n{log_path.read_text()}")
