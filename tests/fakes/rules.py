@@ -99,7 +99,8 @@ class RouteRule(Rule):
         fault: Fault | None = None,
     ) -> None:
         super().__init__(method, path, times)
-        given = [n for n, v in (("json", json), ("body", body), ("sse", sse), ("handler", handler)) if v is not None]
+        sources = (("json", json), ("body", body), ("sse", sse), ("handler", handler))
+        given = [name for name, value in sources if value is not None]
         if len(given) > 1:
             raise ValueError(f"route(): give at most one of json/body/sse/handler, got {given}")
         if fault is not None and fault not in FAULTS:
@@ -111,12 +112,20 @@ class RouteRule(Rule):
         self.delay, self.chunk_delay = delay, chunk_delay
         self.reply = self._build(status, json, body, headers, sse)
 
-    def _build(self, status: int, json: Any, body: bytes | str | None, headers: HeadersIn | None, sse: Iterable[Any] | None) -> Reply:
+    def _build(
+        self,
+        status: int,
+        json: Any,
+        body: bytes | str | None,
+        headers: HeadersIn | None,
+        sse: Iterable[Any] | None,
+    ) -> Reply:
         if self.fault == "bad_json":
             return Reply(200, encode_headers(headers, defaults=JSON_CT, body=BAD_JSON), BAD_JSON)
         if sse is not None:
             frames = tuple(sse_frame(p) for p in sse)
-            return Reply(status, encode_headers(headers, defaults=SSE_CT), frames=frames, chunk_delay=self.chunk_delay)
+            sse_headers = encode_headers(headers, defaults=SSE_CT)
+            return Reply(status, sse_headers, frames=frames, chunk_delay=self.chunk_delay)
         if json is not None:
             data = dumps(json)
             return Reply(status, encode_headers(headers, defaults=JSON_CT, body=data), data)
@@ -202,7 +211,9 @@ class ChatEchoRule(Rule):
         super().__init__("POST", path)
         body = chat_echo.COMPLETION_BODY
         self.plain = Reply(200, encode_headers(None, defaults=JSON_CT, body=body), body)
-        self.stream = Reply(200, encode_headers(SSE_CT), frames=chat_echo.STREAM_FRAMES, chunk_delay=chunk_delay)
+        self.stream = Reply(
+            200, encode_headers(SSE_CT), frames=chat_echo.STREAM_FRAMES, chunk_delay=chunk_delay
+        )
 
     async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:
         body = req.json

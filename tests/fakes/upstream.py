@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from types import TracebackType
 from typing import Any
 
 import uvicorn
@@ -79,7 +78,8 @@ class _App:
                 rule.served += 1
                 await rule.respond(req, self, receive, send)
                 return
-        await self.send_reply(error_reply(599, f"fake upstream: no rule for {req.method} {req.path}"), receive, send)
+        unmatched = error_reply(599, f"fake upstream: no rule for {req.method} {req.path}")
+        await self.send_reply(unmatched, receive, send)
 
     async def pause(self, seconds: float) -> bool:
         if self.stopping.is_set():
@@ -204,7 +204,7 @@ class FakeUpstream:
     def __enter__(self) -> FakeUpstream:
         return self.start()
 
-    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # -- addresses and recordings ---------------------------------------------
@@ -296,11 +296,17 @@ class FakeUpstream:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.fakes.upstream", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.fakes.upstream", description="Fake OpenAI upstream for benchmarks."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on READY)")
-    parser.add_argument("--cassette", action="append", default=[], metavar="NAME", help="replay a cassette (repeatable)")
-    parser.add_argument("--chat-echo", action="store_true", help="canned answers for POST /v1/chat/completions")
+    parser.add_argument(
+        "--cassette", action="append", default=[], metavar="NAME", help="replay a cassette (repeatable)"
+    )
+    parser.add_argument(
+        "--chat-echo", action="store_true", help="canned answers for POST /v1/chat/completions"
+    )
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between SSE events")
     args = parser.parse_args(argv)
 

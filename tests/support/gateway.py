@@ -17,6 +17,11 @@ UPSTREAM_KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-SECRET-0123456789",
     "DEEPSEEK_API_KEY": "sk-test-deepseek-SECRET-0123456789",
     "XAI_API_KEY": "xai-test-SECRET-0123456789",
+    "ANTHROPIC_API_KEY": "sk-ant-test-SECRET-0123456789",
+    "GEMINI_API_KEY": "gemini-test-SECRET-0123456789",
+    "IDEOGRAM_API_KEY": "ideogram-test-SECRET-0123456789",
+    "AWS_ACCESS_KEY_ID": "AKIATESTSECRET0123456",
+    "AWS_SECRET_ACCESS_KEY": "aws-test-SECRET-0123456789abcdefghijklmnop",
 }
 
 
@@ -27,12 +32,17 @@ def free_port() -> int:
 
 
 def upstream_env(base_url: str) -> dict[str, str]:
-    """Point every OpenAI-family provider at one fake upstream."""
+    """Point every provider at one fake upstream (each has its own paths on it)."""
     return {
         **UPSTREAM_KEYS,
         "OPENAI_BASE_URL": base_url + "/v1",
         "DEEPSEEK_BASE_URL": base_url + "/v1",
         "XAI_BASE_URL": base_url + "/v1",
+        "ANTHROPIC_BASE_URL": base_url,
+        "GEMINI_BASE_URL": base_url,
+        "IDEOGRAM_BASE_URL": base_url,
+        "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": base_url,
+        "AWS_REGION": "us-east-1",
     }
 
 
@@ -61,7 +71,10 @@ def start_gateway(tmp: Path, env: dict[str, str], *, port: int | None = None, db
     db_path = db_path or tmp / "aihub.db"
     log_path = tmp / f"gateway-{port}.log"
     full_env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "OPENAI_", "ANTHROPIC_", "GEMINI_"))},
+        # Nothing from the developer's own environment may reach a real provider.
+        **{k: v for k, v in os.environ.items()
+           if not k.startswith(("AIHUB_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "AWS_", "DEEPSEEK_", "XAI_",
+                                "OPENROUTER_", "OLLAMA_", "DOUBAO_", "POE_", "IDEOGRAM_"))},
         "AIHUB_DB": str(db_path),
         "AIHUB_ADMIN_KEY": ADMIN_KEY,
         "AIHUB_PORT": str(port),

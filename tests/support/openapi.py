@@ -90,7 +90,8 @@ def _relax_system_fingerprint(schemas: dict[str, Schema]) -> None:
     # Real chat responses from gpt-5-nano carry "system_fingerprint": null
     # (cassettes chat-basic, chat-streaming, chat-reasoning, azure-chat-basic...);
     # the spec types it as a plain string.
-    for name in ("CreateChatCompletionResponse", "CreateChatCompletionStreamResponse", "CreateCompletionResponse"):
+    names = ("CreateChatCompletionResponse", "CreateChatCompletionStreamResponse", "CreateCompletionResponse")
+    for name in names:
         props = schemas[name]["properties"]
         props["system_fingerprint"] = _allow_null(props["system_fingerprint"])
 
@@ -202,7 +203,8 @@ def _validator(schema_name: str) -> Draft202012Validator:
     if schema_name not in schemas:
         near = difflib.get_close_matches(schema_name, list(schemas), n=5)
         raise KeyError(f"no schema {schema_name!r} in the OpenAI spec; close: {near}")
-    return Draft202012Validator({"$ref": f"{SPEC_URI}#/components/schemas/{schema_name}"}, registry=_registry())
+    ref = {"$ref": f"{SPEC_URI}#/components/schemas/{schema_name}"}
+    return Draft202012Validator(ref, registry=_registry())
 
 
 # -- public API ---------------------------------------------------------------------
@@ -235,7 +237,8 @@ def _short(text: str, limit: int = 300) -> str:
 
 def errors(schema_name: str, instance: Any) -> list[str]:
     """Readable validation errors (empty when valid)."""
-    found = sorted(_validator(schema_name).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    raw = _validator(schema_name).iter_errors(instance)
+    found = sorted(raw, key=lambda e: list(map(str, e.absolute_path)))
     return [_describe(e) for e in found]
 
 

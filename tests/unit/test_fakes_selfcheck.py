@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -17,7 +18,9 @@ import httpx
 import pytest
 
 from tests.fakes import chat_echo
+from tests.fakes.rules import Rule, Server
 from tests.fakes.upstream import FakeUpstream
+from tests.fakes.wire import Receive, RecordedRequest, Reply, Send, encode_headers, transport_of
 from tests.support import cassettes, openapi
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -161,10 +164,27 @@ def test_sse_arrives_incrementally(up: FakeUpstream, client: httpx.Client) -> No
         for line in r.iter_lines():
             if line:
                 arrivals.append((time.perf_counter() - t0, line))
-    assert [line for _, line in arrivals] == ['data: {"n":1}', 'data: {"n":2}', 'data: {"n":3}', "data: [DONE]"]
+    lines = [line for _, line in arrivals]
+    assert lines == ['data: {"n":1}', 'data: {"n":2}', 'data: {"n":3}', "data: [DONE]"]
     first, last = arrivals[0][0], arrivals[-1][0]
     assert first < 0.12, arrivals  # not buffered until the end
     assert last - first >= 0.4, arrivals  # three gaps of 0.15 s
+
+
+class _NoDelayProbe(Rule):
+    """Answers with the TCP_NODELAY flag of the connection it was asked on."""
+
+    async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:
+        sock = transport_of(receive).get_extra_info("socket")
+        flag = b"%d" % sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        await server.send_reply(Reply(200, encode_headers(None, body=flag), flag), receive, send)
+
+
+def test_accepted_sockets_have_tcp_nodelay(up: FakeUpstream, client: httpx.Client) -> None:
+    # Without it, Nagle + delayed ACK add ~40 ms to each response (headers and
+    # body are separate writes), which would swamp gateway overhead numbers.
+    up.add_rule(_NoDelayProbe("GET", "/nodelay"))
+    assert client.get("/nodelay").content != b"0"
 
 
 # -- FakeUpstream: faults ---------------------------------------------------------------------
@@ -247,7 +267,8 @@ def test_chat_echo_in_process(up: FakeUpstream, client: httpx.Client) -> None:
 
 
 def test_cli_prints_ready_and_serves() -> None:
-    argv = [sys.executable, "-m", "tests.fakes.upstream", "--port", "0", "--chat-echo", "--cassette", "chat-basic"]
+    argv = [sys.executable, "-m", "tests.fakes.upstream", "--port", "0"]
+    argv += ["--chat-echo", "--cassette", "chat-basic"]
     with subprocess.Popen(argv, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
@@ -309,7 +330,10 @@ def test_openapi_accepts_real_requests_and_models_list() -> None:
     openapi.validate("CreateEmbeddingRequest", cassettes.load("embeddings-basic")[0].request_json)
     openapi.validate(
         "ListModelsResponse",
-        {"object": "list", "data": [{"id": "gpt-5-nano", "object": "model", "created": 1, "owned_by": "system"}]},
+        {
+            "object": "list",
+            "data": [{"id": "gpt-5-nano", "object": "model", "created": 1, "owned_by": "system"}],
+        },
     )
 
 
