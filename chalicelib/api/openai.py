@@ -68,3 +68,5 @@ class ImageRequest(_Open):
     n: int | None = Field(default=None, ge=1, le=10)
     response_format: Literal["url", "b64_json"] | None = None
     size: str | None = None
+    # Streamed image generation (partial images) is not relayed: refuse it before it costs.
+    stream: Literal[False] | None = None

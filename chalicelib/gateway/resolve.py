@@ -23,7 +23,10 @@ def resolve(model: str, settings: Settings) -> Target:
             raise ApiError(503, f"Provider {prefix} has no credential configured.", code="provider_not_configured",
                            type="api_error")
         return Target(spec, spec.upstream_model(rest), credential)
-    routes = [(known[p], m) for p, m in registry.candidates(model) if p in known]
+    routes = [
+        (known[p], m) for p, m in registry.candidates(model)
+        if p in known and (not known[p].bare_names_mapped_only or m in dict(known[p].model_map))
+    ]
     for spec, upstream in routes:
         credential = registry.env_credential(spec, settings)
         if credential is not None:

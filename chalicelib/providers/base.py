@@ -49,8 +49,12 @@ class ProviderSpec:
     auth_scheme: str = "Bearer "
     extra_headers: tuple[tuple[str, str], ...] = ()
     region: str | None = None
+    # For credentials of several fields (AWS): (field, env var) pairs; the first is required.
+    secret_env: tuple[tuple[str, str], ...] = ()
     models: tuple[str, ...] = ()  # models listed by /v1/models when the provider is usable
     model_map: tuple[tuple[str, str], ...] = ()  # client-facing id -> provider's own id
+    # A bare model name reaches this provider only when model_map knows it (its own ids differ).
+    bare_names_mapped_only: bool = False
     config: dict[str, Any] = field(default_factory=dict)
 
     def upstream_model(self, model: str) -> str:

@@ -18,10 +18,14 @@ from chalicelib.providers.base import Usage
 
 class StreamTranslator(Protocol):
     provider: str
-    usage: Usage | None  # as the provider reported it
     output_chars: int  # streamed text so far, for an estimate when usage never comes
     done: bool  # the provider said the stream is complete
     error: ApiError | None
+
+    @property
+    def usage(self) -> Usage | None:
+        """As the provider reported it (None: not reported)."""
+        ...
 
     def feed(self, event: bytes | None, data: Any) -> Iterable[bytes]:
         """Client frames for one provider event (none, one or several)."""

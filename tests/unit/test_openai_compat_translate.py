@@ -107,3 +107,25 @@ def test_response_usage_rejects_non_json():
     assert info.value.status == 502
     data, usage = translate.response_usage(b'{"data":[{"b64_json":"x"},{"b64_json":"y"}],"created":1}', "openai")
     assert usage.images == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "images", "usage_rewritten"),
+    [
+        ({"created": 1, "data": [{"url": "u"}]}, 1, False),
+        ({"created": 1, "data": [{"b64_json": "x"}, {"b64_json": "y"}],
+          "usage": {"input_tokens": 5, "output_tokens": 9, "total_tokens": 14,
+                    "input_tokens_details": {"text_tokens": 5, "image_tokens": 0}}}, 2, False),
+        # Ark (Doubao Seedream): its own usage shape, and a failed image in the list
+        ({"created": 1, "data": [{"url": "u"}, {"error": {"code": "OutputImageSensitiveContentDetected"}}],
+          "usage": {"generated_images": 1, "output_tokens": 4096, "total_tokens": 4096}}, 1, True),
+    ],
+)
+def test_image_response(body, images, usage_rewritten):
+    raw = orjson.dumps(body)
+    content, usage = translate.image_response(raw, "p")
+    assert usage.images == images
+    assert (content != raw) is usage_rewritten
+    if usage_rewritten:
+        assert orjson.loads(content)["usage"] == {"input_tokens": 0, "output_tokens": 4096, "total_tokens": 4096,
+                                                   "input_tokens_details": {"text_tokens": 0, "image_tokens": 0}}

@@ -46,3 +46,15 @@ def test_errors(model, status, code):
     with pytest.raises(ApiError) as info:
         resolve(model, from_env(ENV))
     assert (info.value.status, info.value.code) == (status, code)
+
+
+def test_bedrock_takes_bare_names_only_through_its_map():
+    env = {"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret"}
+    target = resolve("claude-sonnet-4-5", from_env(env))
+    assert (target.provider.name, target.model) == ("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert target.credential.secret == {"access_key_id": "AKIATEST", "secret_access_key": "secret"}
+    with pytest.raises(ApiError) as info:
+        resolve("claude-unmapped-9", from_env(env))
+    assert info.value.code == "provider_not_configured"
+    # a pinned Bedrock model id goes as it is
+    assert resolve("bedrock/amazon.nova-lite-v1:0", from_env(env)).model == "amazon.nova-lite-v1:0"

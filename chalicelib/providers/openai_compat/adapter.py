@@ -77,7 +77,9 @@ class OpenAICompatAdapter:
         return await call_json(target, "/embeddings", {**body, "model": target.model})
 
     async def images(self, target: Target, body: dict[str, Any]) -> Result:
-        return await call_json(target, "/images/generations", {**body, "model": target.model})
+        result = await call_json(target, "/images/generations", {**body, "model": target.model})
+        content, usage = translate.image_response(result.body, target.provider.name)
+        return Result(content, usage, result.ttfb_ms)
 
 
 ADAPTER = OpenAICompatAdapter()

@@ -61,6 +61,26 @@ def response_usage(body: bytes, provider: str) -> tuple[dict[str, Any], Usage]:
     return data, usage_from(data.get("usage"), images)
 
 
+IMAGE_USAGE_KEYS = {"input_tokens", "output_tokens", "total_tokens", "input_tokens_details"}
+
+
+def image_response(content: bytes, provider: str) -> tuple[bytes, Usage]:
+    """An images answer as OpenAI shapes it: failed images (Seedream's `data[].error`) are not
+    counted, and a usage block of another shape (Ark's) is rewritten in OpenAI's form."""
+    data, usage = response_usage(content, provider)
+    usage.images = sum(1 for item in data.get("data") or () if isinstance(item, dict) and not item.get("error"))
+    raw = data.get("usage")
+    if not isinstance(raw, dict) or IMAGE_USAGE_KEYS <= raw.keys():
+        return content, usage
+    data["usage"] = {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "input_tokens_details": {"text_tokens": usage.input_tokens, "image_tokens": 0},
+    }
+    return orjson.dumps(data), usage
+
+
 @dataclass(slots=True)
 class StreamState:
     """What a relayed chat stream has told us so far."""

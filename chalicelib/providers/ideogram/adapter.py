@@ -1,0 +1,122 @@
+"""The HTTP layer of the Ideogram adapter: generate (multipart or JSON), and image downloads for
+`response_format: "b64_json"`.
+
+Ideogram answers with URLs only, and they expire; a client asking for b64_json (the GPT image
+models' only format, and what many SDK users request) gets the images downloaded here through
+the pooled client, bounded in size and time, without Ideogram's key (the URLs are pre-signed).
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from typing import Any, NoReturn
+
+import httpx
+import orjson
+
+from chalicelib.config import settings
+from chalicelib.errors import ApiError
+from chalicelib.providers import errors, registry
+from chalicelib.providers.base import ChatStream, Result, Target, Usage
+from chalicelib.providers.http_client import client
+from chalicelib.providers.ideogram import translate
+from chalicelib.providers.ideogram.translate import UpstreamRequest
+from chalicelib.providers.openai_compat.adapter import headers
+
+MAX_IMAGE_BYTES = 16 * 1024 * 1024  # Ideogram's PNGs are a few MB at most
+DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+
+
+async def generate(target: Target, request: UpstreamRequest) -> tuple[bytes, float]:
+    """POST the generate request; returns the body and the ms to the response head."""
+    spec = target.provider
+    url = registry.base_url(spec, settings()) + request.path
+    head = headers(target)
+    content: dict[str, Any]
+    if request.form is not None:
+        del head["content-type"]  # httpx writes multipart/form-data with its boundary
+        content = {"files": {name: (None, value) for name, value in request.form.items()}}
+    else:
+        content = {"content": orjson.dumps(request.json)}
+    started = time.perf_counter()
+    try:
+        response = await client().send(client().build_request("POST", url, headers=head, **content), stream=True)
+        ttfb_ms = (time.perf_counter() - started) * 1000
+        try:
+            body = await response.aread()
+        finally:
+            await response.aclose()
+    except httpx.TimeoutException:
+        raise errors.timeout(spec.name) from None
+    except httpx.HTTPError as exc:
+        raise errors.unreachable(spec.name, exc) from None
+    if response.status_code >= 400:
+        raise errors.from_status(spec.name, response.status_code, body, target.credential, dict(response.headers))
+    return body, ttfb_ms
+
+
+async def download(url: str, provider: str) -> bytes:
+    """One generated image, at most MAX_IMAGE_BYTES; errors never repeat the (signed) URL."""
+    if not url.startswith(("https://", "http://")):
+        raise errors.bad_response(provider, "an image URL that is not http(s)")
+    too_big = errors.bad_response(provider, f"an image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
+    try:
+        async with client().stream("GET", url, timeout=DOWNLOAD_TIMEOUT) as response:
+            if response.status_code != 200:
+                raise errors.bad_response(provider, f"an image that could not be fetched (HTTP {response.status_code})")
+            if int(response.headers.get("content-length") or 0) > MAX_IMAGE_BYTES:
+                raise too_big
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_IMAGE_BYTES:
+                    raise too_big
+                chunks.append(chunk)
+    except httpx.TimeoutException:
+        raise errors.timeout(provider) from None
+    except httpx.HTTPError as exc:
+        raise errors.unreachable(provider, exc) from None
+    return b"".join(chunks)
+
+
+async def download_all(urls: list[str], provider: str) -> list[str]:
+    """The images base64-encoded, fetched concurrently; the first failure fails the call."""
+    # return_exceptions: every download ends before the call fails, none is left running.
+    results = await asyncio.gather(*(download(url, provider) for url in urls), return_exceptions=True)
+    encoded: list[str] = []
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        encoded.append(base64.b64encode(result).decode())
+    return encoded
+
+
+def _unsupported(what: str) -> NoReturn:
+    raise ApiError(400, f"Ideogram only generates images (POST /v1/images/generations); it has no {what}.",
+                   code="unsupported_operation", param="model")
+
+
+class IdeogramAdapter:
+    async def chat(self, target: Target, body: dict[str, Any]) -> Result:
+        _unsupported("chat completions")
+
+    async def chat_stream(self, target: Target, body: dict[str, Any]) -> ChatStream:
+        _unsupported("chat completions")
+
+    async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
+        _unsupported("embeddings")
+
+    async def images(self, target: Target, body: dict[str, Any]) -> Result:
+        request = translate.build_request(body, target.model)
+        content, ttfb_ms = await generate(target, request)
+        generated = translate.parse_response(content, target.provider.name)
+        b64 = None
+        if translate.wants_b64(body):
+            b64 = await download_all([image["url"] for image in generated.images], target.provider.name)
+        data = translate.openai_body(generated, b64)
+        return Result(orjson.dumps(data), Usage(images=len(generated.images)), ttfb_ms)
+
+
+ADAPTER = IdeogramAdapter()
