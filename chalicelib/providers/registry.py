@@ -38,6 +38,26 @@ BUILTIN: dict[str, ProviderSpec] = {
                      models=("doubao-seed-1-6-250615", "doubao-seedream-3-0-t2i-250415")),
         ProviderSpec("poe", "openai", "https://api.poe.com/v1", "POE_API_KEY", "POE_BASE_URL",
                      models=("Claude-Sonnet-4", "GPT-4o")),
+        ProviderSpec("anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                     auth_header="x-api-key", auth_scheme="",
+                     models=("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "claude-3-5-haiku-latest")),
+        ProviderSpec("google", "gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "GEMINI_BASE_URL",
+                     auth_header="x-goog-api-key", auth_scheme="",
+                     models=("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-embedding-001",
+                             "text-embedding-004", "gemini-2.5-flash-image", "imagen-4.0-generate-001")),
+        # botocore reads AWS_ENDPOINT_URL_BEDROCK_RUNTIME itself; it is named here so the
+        # endpoint override shows up with the other providers' base URLs.
+        ProviderSpec("bedrock", "bedrock", "", base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
+                     secret_env=(("access_key_id", "AWS_ACCESS_KEY_ID"), ("secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+                                 ("session_token", "AWS_SESSION_TOKEN")),
+                     models=("anthropic.claude-sonnet-4-5-20250929-v1:0", "amazon.nova-pro-v1:0", "amazon.nova-lite-v1:0",
+                             "meta.llama3-3-70b-instruct-v1:0", "amazon.titan-embed-text-v2:0", "cohere.embed-english-v3"),
+                     model_map=(("claude-sonnet-4-5", "anthropic.claude-sonnet-4-5-20250929-v1:0"),
+                                ("claude-haiku-4-5", "anthropic.claude-haiku-4-5-20251001-v1:0"),
+                                ("claude-opus-4-1", "anthropic.claude-opus-4-1-20250805-v1:0")),
+                     bare_names_mapped_only=True),
+        ProviderSpec("ideogram", "ideogram", "https://api.ideogram.ai", "IDEOGRAM_API_KEY", "IDEOGRAM_BASE_URL",
+                     auth_header="api-key", auth_scheme="", models=("ideogram-v3",)),
     )
 }
 
@@ -48,19 +68,24 @@ MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] 
     for pattern, routes in (
         (r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage)",
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
-        (r"^claude", (("anthropic", "{m}"), ("openrouter", "anthropic/{m}"))),
+        (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
         (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),
         (r"^deepseek", (("deepseek", "{m}"), ("openrouter", "deepseek/{m}"))),
         (r"^grok", (("xai", "{m}"), ("openrouter", "x-ai/{m}"))),
         (r"^doubao", (("doubao", "{m}"),)),
         (r"^(amazon\.|anthropic\.|meta\.|cohere\.|mistral\.|ai21\.|(us|eu|apac)\.)", (("bedrock", "{m}"),)),
         (r"^(llama|qwen|mistral|phi|gemma)", (("ollama", "{m}"),)),
+        (r"^ideogram", (("ideogram", "{m}"),)),
     )
 )
 
 _ADAPTERS = {
     "openai": "chalicelib.providers.openai_compat.adapter",
     "demo": "chalicelib.providers.demo",
+    "anthropic": "chalicelib.providers.anthropic.adapter",
+    "gemini": "chalicelib.providers.gemini.adapter",
+    "bedrock": "chalicelib.providers.bedrock.adapter",
+    "ideogram": "chalicelib.providers.ideogram.adapter",
 }
 
 
@@ -83,6 +108,11 @@ def env_credential(spec: ProviderSpec, settings: Settings) -> Credential | None:
     """The credential from the environment fallback, when the database has none."""
     if spec.kind == "demo":
         return Credential("builtin", None)
+    if spec.secret_env:
+        fields = {name: settings.provider_env(var) for name, var in spec.secret_env}
+        if fields[spec.secret_env[0][0]]:
+            return Credential(f"env:{spec.secret_env[0][1]}", {k: v for k, v in fields.items() if v})
+        return None
     secret = spec.key_env and settings.provider_env(spec.key_env)
     if secret:
         return Credential(f"env:{spec.key_env}", secret)
