@@ -3,15 +3,96 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import sys
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.config import settings
+from chalicelib.config import Settings, secret_file, settings
 
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=str))
+
+
+def _ensure_secret() -> Settings:
+    """On a laptop without AIHUB_SECRET, make one once and keep it beside the database (0600)."""
+    cfg = settings()
+    if cfg.secret:
+        return cfg
+    path = secret_file(cfg.db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    print(f"No AIHUB_SECRET set: generated one in {path} to encrypt provider credentials.")
+    settings.cache_clear()
+    return settings()
+
+
+def _admin_call(handler_ref: str, *, params: dict[str, str] | None = None, body: Any = None,
+                query: dict[str, str] | None = None) -> int:
+    """Run an admin route's handler in-process, so the CLI shares its validation and rules."""
+    import asyncio
+
+    import orjson
+
+    from chalicelib.errors import ApiError
+    from chalicelib.gateway.auth import ENV_ADMIN
+    from chalicelib.gateway.dispatch import Endpoint
+    from chalicelib.gateway.http import ApiRequest, ApiResponse
+
+    req = ApiRequest("CLI", handler_ref, {}, orjson.dumps(body) if body is not None else b"",
+                     query=query or {}, params=params or {})
+    async def call() -> ApiResponse:
+        return await Endpoint("CLI", handler_ref, handler_ref, "admin").handler()(req, ENV_ADMIN)
+
+    try:
+        response = asyncio.run(call())
+    except ApiError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
+    assert isinstance(response.body, bytes)
+    _print_json(orjson.loads(response.body))
+    return 0
+
+
+def _secret_value(raw: str) -> str | dict[str, str]:
+    """A credential value from the command line: '-' reads stdin (keeps it out of shell history)."""
+    text = sys.stdin.read().strip() if raw == "-" else raw
+    return json.loads(text) if text.startswith("{") else text
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _admin_call("providers:list_providers")
+    if args.action == "delete":
+        return _admin_call("providers:delete_provider", params={"name": args.name})
+    fields = {"kind": args.kind, "base_url": args.base_url, "region": args.region, "display_name": args.display_name,
+              "enabled": args.enabled}
+    body = {k: v for k, v in fields.items() if v is not None}
+    if args.action == "add":
+        return _admin_call("providers:create_provider", body={"name": args.name, **body})
+    return _admin_call("providers:update_provider", params={"name": args.name}, body=body)
+
+
+def cmd_credentials(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _admin_call("providers:list_credentials", params={"name": args.provider})
+    if args.action == "add":
+        body = {"value": _secret_value(args.value), "weight": args.weight, "check": not args.no_check}
+        if args.name:
+            body["name"] = args.name
+        return _admin_call("providers:add_credential", params={"name": args.provider}, body=body)
+    if args.action == "update":
+        fields = {"weight": args.weight, "active": args.active, "name": args.name,
+                  "value": _secret_value(args.value) if args.value else None}
+        return _admin_call("providers:update_credential", params={"id": args.id},
+                           body={k: v for k, v in fields.items() if v is not None})
+    if args.action == "check":
+        return _admin_call("providers:check_credential", params={"id": args.id})
+    return _admin_call("providers:delete_credential", params={"id": args.id})
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -20,7 +101,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
-    cfg = settings()
+    cfg = _ensure_secret()
     db = store()  # creates and migrates the database
     if not cfg.admin_key and not keys.has_admin_key(db):
         _, raw = keys.create_key(db, name="bootstrap admin", role="admin")
@@ -103,6 +184,46 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     for p in (create, listing, revoke):
         p.set_defaults(fn=cmd_keys)
+
+    providers = sub.add_parser("providers", help="manage providers").add_subparsers(dest="action", required=True)
+    providers.add_parser("list", help="built-in and added providers").set_defaults(fn=cmd_providers)
+    for action in ("add", "update"):
+        p = providers.add_parser(action, help=f"{action} a provider")
+        p.add_argument("name")
+        p.add_argument("--kind", required=action == "add", help="the adapter, e.g. openai for any compatible API")
+        p.add_argument("--base-url")
+        p.add_argument("--region")
+        p.add_argument("--display-name")
+        p.add_argument("--enable", dest="enabled", action="store_const", const=True)
+        p.add_argument("--disable", dest="enabled", action="store_const", const=False)
+        p.set_defaults(fn=cmd_providers)
+    p = providers.add_parser("delete", help="delete a provider you added (and its credentials)")
+    p.add_argument("name")
+    p.set_defaults(fn=cmd_providers)
+
+    creds = sub.add_parser("credentials", help="manage provider credentials").add_subparsers(dest="action", required=True)
+    p = creds.add_parser("list", help="a provider's credentials (masked)")
+    p.add_argument("provider")
+    p.set_defaults(fn=cmd_credentials)
+    p = creds.add_parser("add", help="add a credential (checked live unless --no-check)")
+    p.add_argument("provider")
+    p.add_argument("--value", required=True, help="the key, or JSON for AWS/custom; '-' reads it from stdin")
+    p.add_argument("--name")
+    p.add_argument("--weight", type=int, default=1)
+    p.add_argument("--no-check", action="store_true")
+    p.set_defaults(fn=cmd_credentials)
+    p = creds.add_parser("update", help="change a credential")
+    p.add_argument("id")
+    p.add_argument("--weight", type=int)
+    p.add_argument("--name")
+    p.add_argument("--value", help="a new secret; '-' reads it from stdin")
+    p.add_argument("--enable", dest="active", action="store_const", const=True)
+    p.add_argument("--disable", dest="active", action="store_const", const=False)
+    p.set_defaults(fn=cmd_credentials)
+    for action in ("check", "delete"):
+        p = creds.add_parser(action, help=f"{action} a credential")
+        p.add_argument("id")
+        p.set_defaults(fn=cmd_credentials)
     return top
 
 

@@ -39,13 +39,23 @@ def _journal_mode(db_path: str, configured: str | None) -> str:
     return "delete" if db_path.startswith(EFS_MOUNT) else "wal"
 
 
+def secret_file(db_path: str) -> Path:
+    """Where `aihub serve` keeps a generated master secret when AIHUB_SECRET is not set."""
+    return Path(db_path).parent / "aihub.secret"
+
+
+def _local_secret(db_path: str) -> str | None:
+    path = secret_file(db_path)
+    return path.read_text().strip() or None if path.is_file() else None
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
     return Settings(
         db_path=db_path,
         admin_key=env.get("AIHUB_ADMIN_KEY") or None,
-        secret=env.get("AIHUB_SECRET") or None,
+        secret=env.get("AIHUB_SECRET") or _local_secret(db_path),
         host=env.get("AIHUB_HOST") or "127.0.0.1",
         port=int(env.get("AIHUB_PORT") or 8000),
         billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),

@@ -120,10 +120,14 @@ class AsgiApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                from chalicelib.credentials.recheck import run_forever
+
+                background = asyncio.create_task(run_forever())
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 from chalicelib.providers.http_client import aclose_all
 
+                background.cancel()
                 await aclose_all()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

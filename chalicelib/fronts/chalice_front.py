@@ -7,6 +7,7 @@ pooled HTTP client) and a stream is collected into one valid SSE body.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import threading
 from typing import Any
 
@@ -65,3 +66,16 @@ class Routes:
     def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key") -> None:
         endpoint = Endpoint(method, path, handler_ref, auth)
         self.app.route(path, methods=[method], name=endpoint.name)(ChaliceView(self.app, endpoint))
+
+    def every(self, *, minutes: int, handler_ref: str) -> None:
+        """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""
+        from chalice import Rate
+
+        module, _, function = handler_ref.partition(":")
+
+        def scheduled(event: Any) -> None:
+            handler = getattr(importlib.import_module(f"chalicelib.handlers.{module}"), function)
+            event_loop().run_until_complete(handler())
+
+        scheduled.__name__ = f"{module}_{function}"
+        self.app.schedule(Rate(minutes, unit=Rate.MINUTES), name=scheduled.__name__)(scheduled)

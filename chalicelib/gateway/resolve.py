@@ -1,39 +1,51 @@
-"""Model name -> the provider, its own model id, and the credential to call it with."""
+"""Model name -> a plan: the (provider, provider's model id) routes that may serve it, in order.
+
+`provider/model` pins one provider. A bare name is matched against the name-pattern table
+(chalicelib/providers/registry.py); only providers that are enabled and have a usable
+credential are kept. Credentials are picked per attempt (chalicelib/credentials/pool.py).
+"""
 from __future__ import annotations
 
-from chalicelib.config import Settings
+from dataclasses import dataclass
+
+from chalicelib.credentials import pool
 from chalicelib.errors import ApiError
+from chalicelib.gateway import catalog
 from chalicelib.providers import registry
-from chalicelib.providers.base import ProviderSpec, Target
+from chalicelib.providers.base import ProviderSpec
 
 
-def providers() -> dict[str, ProviderSpec]:
-    """Providers whose adapter this build has."""
-    kinds = registry.kinds()
-    return {name: spec for name, spec in registry.BUILTIN.items() if spec.kind in kinds}
+@dataclass(frozen=True, slots=True)
+class Plan:
+    model: str  # as the client named it
+    routes: tuple[tuple[ProviderSpec, str], ...]
+    pinned: bool
 
 
-def resolve(model: str, settings: Settings) -> Target:
-    known = providers()
+def _not_configured(model: str, names: list[str]) -> ApiError:
+    return ApiError(503, f"No provider that serves '{model}' has an active credential ({', '.join(names)}).",
+                    code="provider_not_configured", type="api_error")
+
+
+def plan(model: str) -> Plan:
+    known = catalog.providers(include_disabled=True)
     prefix, _, rest = model.partition("/")
     if rest and prefix in known:
         spec = known[prefix]
-        credential = registry.env_credential(spec, settings)
-        if credential is None:
-            raise ApiError(503, f"Provider {prefix} has no credential configured.", code="provider_not_configured",
-                           type="api_error")
-        return Target(spec, spec.upstream_model(rest), credential)
-    routes = [
+        if not spec.enabled:
+            raise ApiError(503, f"Provider {prefix} is disabled.", code="provider_disabled", type="api_error")
+        if not pool.active_count(spec):
+            raise _not_configured(model, [prefix])
+        return Plan(model, ((spec, spec.upstream_model(rest)),), pinned=True)
+    candidates = [
         (known[p], m) for p, m in registry.candidates(model)
-        if p in known and (not known[p].bare_names_mapped_only or m in dict(known[p].model_map))
+        if p in known and known[p].enabled
+        and (not known[p].bare_names_mapped_only or m in dict(known[p].model_map))
     ]
-    for spec, upstream in routes:
-        credential = registry.env_credential(spec, settings)
-        if credential is not None:
-            return Target(spec, spec.upstream_model(upstream), credential)
+    routes = tuple((spec, spec.upstream_model(m)) for spec, m in candidates if pool.active_count(spec))
     if routes:
-        names = ", ".join(spec.name for spec, _ in routes)
-        raise ApiError(503, f"No provider that serves '{model}' has a credential configured ({names}).",
-                       code="provider_not_configured", type="api_error")
+        return Plan(model, routes, pinned=False)
+    if candidates:
+        raise _not_configured(model, [spec.name for spec, _ in candidates])
     raise ApiError(404, f"The model '{model}' does not exist or no provider serves it. "
                         "Name it as 'provider/model' (GET /v1/models lists them).", code="model_not_found")

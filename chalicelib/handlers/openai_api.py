@@ -9,8 +9,8 @@ from chalicelib.errors import bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.gateway.resolve import providers
-from chalicelib.providers import registry
+from chalicelib.credentials import pool
+from chalicelib.gateway import catalog
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
@@ -18,11 +18,10 @@ _CREATED = 1_735_689_600  # a fixed date: the catalogue has no real creation tim
 
 
 async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
-    cfg = settings()
     data = [
         {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED, "owned_by": spec.name}
-        for spec in providers().values()
-        if registry.env_credential(spec, cfg) is not None
+        for spec in catalog.providers().values()
+        if pool.active_count(spec)
         for model in spec.models
     ]
     return json_response({"object": "list", "data": data})

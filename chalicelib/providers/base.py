@@ -55,6 +55,11 @@ class ProviderSpec:
     model_map: tuple[tuple[str, str], ...] = ()  # client-facing id -> provider's own id
     # A bare model name reaches this provider only when model_map knows it (its own ids differ).
     bare_names_mapped_only: bool = False
+    enabled: bool = True
+    display_name: str | None = None
+    connect_timeout: float | None = None  # seconds; None: the gateway default
+    read_timeout: float | None = None
+    builtin: bool = True
     config: dict[str, Any] = field(default_factory=dict)
 
     def upstream_model(self, model: str) -> str:
@@ -98,6 +103,10 @@ class ChatStream(Protocol):
 
 
 class Adapter(Protocol):
+    async def check(self, target: Target) -> None:
+        """A cheap live call proving the credential works; raises UpstreamError if not."""
+        ...
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result: ...
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> ChatStream: ...

@@ -115,6 +115,9 @@ def _require(target: Target, kind: str) -> None:
 
 
 class DemoAdapter:
+    async def check(self, target: Target) -> None:
+        return None  # nothing remote to reach
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         _require(target, "chat")
         data = chat_completion(body, "demo/echo")

@@ -35,6 +35,7 @@ class CallRecord:
     credits: int = 0
     duration_ms: float | None = None
     ttfb_ms: float | None = None
+    attempts: str | None = None  # JSON: one entry per provider attempt, when there was more than one
 
 
 _COLUMNS = [f.name for f in fields(CallRecord)]

@@ -102,7 +102,66 @@ def _v1_core(db) -> None:  # db: sqlite_utils.Database
     db["model_calls"].create_index(["created_at"])
 
 
-MIGRATIONS: list[Callable] = [_v1_core]
+def _v2_providers(db) -> None:
+    # A row here overrides a built-in provider of the same name, or adds one of the operator's.
+    db["providers"].create(
+        {
+            "name": str,
+            "display_name": str,
+            "kind": str,
+            "base_url": str,
+            "region": str,
+            "enabled": int,
+            "config": str,  # JSON: timeouts, headers, model_map...
+            "created_at": int,
+            "updated_at": int,
+        },
+        pk="name",
+        not_null={"kind", "enabled", "created_at", "updated_at"},
+        defaults={"enabled": 1},
+    )
+    db["credentials"].create(
+        {
+            "id": str,
+            "provider": str,
+            "name": str,
+            "type": str,  # api_key | aws | json
+            "secret": str,  # encrypted (chalicelib.credentials.crypto)
+            "masked": str,
+            "weight": int,
+            "active": int,
+            "error": str,
+            "fail_count": int,
+            "disabled_until": int,  # ms: next re-check of a disabled credential
+            "cooldown_until": int,  # ms: weight lowered after a 429 until then
+            "last_used_at": int,
+            "usage_count": int,
+            "last_checked_at": int,
+            "created_at": int,
+            "updated_at": int,
+        },
+        pk="id",
+        not_null={"provider", "type", "secret", "masked", "weight", "active", "created_at", "updated_at"},
+        defaults={"weight": 1, "active": 1, "fail_count": 0, "usage_count": 0},
+    )
+    db["credentials"].create_index(["provider"])
+    db["model_status"].create(
+        {
+            "provider": str,
+            "model": str,
+            "available": int,
+            "reason": str,
+            "source": str,  # traffic | probe | admin
+            "latency_ms": float,
+            "checked_at": int,
+        },
+        pk=("provider", "model"),
+        not_null={"available", "checked_at"},
+    )
+    db["model_calls"].add_column("attempts", str)  # JSON list, one entry per provider attempt
+
+
+MIGRATIONS: list[Callable] = [_v1_core, _v2_providers]
 
 
 def migrate(store: Store) -> int:

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import httpx
@@ -19,7 +18,8 @@ import pytest
 
 from chalicelib import config
 from chalicelib.errors import ApiError
-from chalicelib.gateway.resolve import resolve
+from chalicelib.credentials import pool
+from chalicelib.gateway.resolve import plan
 from chalicelib.providers.base import Credential, Target
 from chalicelib.providers.bedrock import adapter
 from tests.fakes import bedrock
@@ -376,12 +376,12 @@ def test_cold_start_does_not_import_boto3(tmp_path, fake):
 # -- the boto3 layer in process ----------------------------------------------------------------
 
 @pytest.fixture
-def target(fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch) -> Iterator[Target]:
-    for name, value in upstream_env(fake.base_url).items():
-        monkeypatch.setenv(name, value)
-    config.settings.cache_clear()
-    yield resolve(f"bedrock/{NOVA}", config.settings())
-    config.settings.cache_clear()
+def target(fake: FakeUpstream, local_env) -> Target:
+    local_env(upstream_env(fake.base_url))
+    spec, model = plan(f"bedrock/{NOVA}").routes[0]
+    credential = pool.pick(spec)
+    assert credential is not None
+    return Target(spec, model, credential)
 
 
 def test_abandoned_stream_is_closed_and_its_thread_ends(fake, target):

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.config import from_env
+from chalicelib.credentials import pool
 from chalicelib.errors import ApiError
-from chalicelib.gateway.resolve import resolve
+from chalicelib.gateway.resolve import plan
 
 ENV = {"OPENAI_API_KEY": "sk-test-000000000000", "DEEPSEEK_API_KEY": "sk-ds-0000000000000",
        "OLLAMA_BASE_URL": "http://127.0.0.1:11434/v1"}
@@ -23,14 +23,24 @@ ENV = {"OPENAI_API_KEY": "sk-test-000000000000", "DEEPSEEK_API_KEY": "sk-ds-0000
         ("demo/echo", "demo", "echo", "builtin"),
     ],
 )
-def test_resolves(model, provider, upstream, credential):
-    target = resolve(model, from_env(ENV))
-    assert (target.provider.name, target.model, target.credential.id) == (provider, upstream, credential)
+def test_resolves(model, provider, upstream, credential, local_env):
+    local_env(ENV)
+    spec, upstream_model = plan(model).routes[0]
+    assert (spec.name, upstream_model, pool.pick(spec).id) == (provider, upstream, credential)
 
 
-def test_bare_name_falls_back_to_openrouter_with_its_model_id():
-    target = resolve("claude-sonnet-4-5", from_env({"OPENROUTER_API_KEY": "sk-or-0000000000"}))
-    assert (target.provider.name, target.model) == ("openrouter", "anthropic/claude-sonnet-4-5")
+def test_bare_name_falls_back_to_openrouter_with_its_model_id(local_env):
+    local_env({"OPENROUTER_API_KEY": "sk-or-0000000000"})
+    (spec, model), = plan("claude-sonnet-4-5").routes
+    assert (spec.name, model) == ("openrouter", "anthropic/claude-sonnet-4-5")
+
+
+def test_bare_name_plans_every_configured_provider_in_order(local_env):
+    local_env({"OPENAI_API_KEY": "sk-test-000000000000", "OPENROUTER_API_KEY": "sk-or-0000000000"})
+    found = plan("gpt-4o-mini")
+    assert [(s.name, m) for s, m in found.routes] == [("openai", "gpt-4o-mini"), ("openrouter", "openai/gpt-4o-mini")]
+    assert not found.pinned
+    assert plan("openai/gpt-4o-mini").pinned
 
 
 @pytest.mark.parametrize(
@@ -42,19 +52,20 @@ def test_bare_name_falls_back_to_openrouter_with_its_model_id():
         ("grok-4", 503, "provider_not_configured"),
     ],
 )
-def test_errors(model, status, code):
+def test_errors(model, status, code, local_env):
+    local_env(ENV)
     with pytest.raises(ApiError) as info:
-        resolve(model, from_env(ENV))
+        plan(model)
     assert (info.value.status, info.value.code) == (status, code)
 
 
-def test_bedrock_takes_bare_names_only_through_its_map():
-    env = {"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret"}
-    target = resolve("claude-sonnet-4-5", from_env(env))
-    assert (target.provider.name, target.model) == ("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")
-    assert target.credential.secret == {"access_key_id": "AKIATEST", "secret_access_key": "secret"}
+def test_bedrock_takes_bare_names_only_through_its_map(local_env):
+    local_env({"AWS_ACCESS_KEY_ID": "AKIATEST", "AWS_SECRET_ACCESS_KEY": "secret"})
+    (spec, model), = plan("claude-sonnet-4-5").routes
+    assert (spec.name, model) == ("bedrock", "anthropic.claude-sonnet-4-5-20250929-v1:0")
+    assert pool.pick(spec).secret == {"access_key_id": "AKIATEST", "secret_access_key": "secret"}
     with pytest.raises(ApiError) as info:
-        resolve("claude-unmapped-9", from_env(env))
+        plan("claude-unmapped-9")
     assert info.value.code == "provider_not_configured"
     # a pinned Bedrock model id goes as it is
-    assert resolve("bedrock/amazon.nova-lite-v1:0", from_env(env)).model == "amazon.nova-lite-v1:0"
+    assert plan("bedrock/amazon.nova-lite-v1:0").routes[0][1] == "amazon.nova-lite-v1:0"

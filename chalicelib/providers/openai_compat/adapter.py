@@ -9,7 +9,7 @@ import orjson
 
 from chalicelib.config import settings
 from chalicelib.providers import errors, registry, sse
-from chalicelib.providers.base import Result, Target
+from chalicelib.providers.base import ProviderSpec, Result, Target
 from chalicelib.providers.http_client import client
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
@@ -24,12 +24,21 @@ def headers(target: Target) -> dict[str, str]:
     return out
 
 
-async def send(target: Target, path: str, body: dict[str, Any]) -> tuple[httpx.Response, float]:
-    """POST and wait for the response head; returns it (body unread) and the ms to get it."""
+def timeout(spec: ProviderSpec) -> httpx.Timeout | None:
+    """The provider's own timeouts, when its record sets any (else the client's defaults)."""
+    if spec.connect_timeout is None and spec.read_timeout is None:
+        return None
+    cfg = settings()
+    return httpx.Timeout(spec.read_timeout or cfg.read_timeout_s, connect=spec.connect_timeout or cfg.connect_timeout_s)
+
+
+async def send(target: Target, path: str, body: dict[str, Any] | None, *, method: str = "POST") -> tuple[httpx.Response, float]:
+    """Send and wait for the response head; returns it (body unread) and the ms to get it."""
     spec = target.provider
     url = registry.base_url(spec, settings()) + path
     started = time.perf_counter()
-    request = client().build_request("POST", url, content=orjson.dumps(body), headers=headers(target))
+    request = client().build_request(method, url, content=None if body is None else orjson.dumps(body),
+                                     headers=headers(target), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)
     except httpx.TimeoutException:
@@ -63,6 +72,10 @@ async def call_json(target: Target, path: str, body: dict[str, Any]) -> Result:
 
 
 class OpenAICompatAdapter:
+    async def check(self, target: Target) -> None:
+        response, _ = await send(target, "/models", None, method="GET")
+        await response.aclose()
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         upstream, _ = translate.request_body(body, target.model)
         return await call_json(target, "/chat/completions", upstream)

@@ -1,0 +1,1 @@
+"""Provider credentials: encryption at rest, selection, self-healing."""

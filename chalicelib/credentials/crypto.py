@@ -1,0 +1,61 @@
+"""Authenticated encryption of provider secrets with a key derived from AIHUB_SECRET.
+
+AES-256-GCM, key = HKDF-SHA256(AIHUB_SECRET). The credential's id is the associated data, so a
+ciphertext copied onto another row does not decrypt. Stored as "v1:" + base64(nonce || ct).
+"""
+from __future__ import annotations
+
+import base64
+import os
+from functools import lru_cache
+
+import orjson
+
+from chalicelib.errors import ApiError
+
+VERSION = "v1"
+MIN_SECRET = 32
+
+
+class SecretMissing(ApiError):
+    def __init__(self) -> None:
+        super().__init__(503, "AIHUB_SECRET (32+ characters) is not set, so provider credentials cannot be "
+                              "stored or read.", code="secret_not_configured", type="api_error")
+
+
+@lru_cache(maxsize=4)
+def _aead(secret: str):  # -> AESGCM, imported lazily (cold start)
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"aihub", info=b"aihub credentials v1").derive(secret.encode())
+    return AESGCM(key)
+
+
+def check_secret(secret: str | None) -> str:
+    if not secret or len(secret) < MIN_SECRET:
+        raise SecretMissing()
+    return secret
+
+
+def encrypt(secret: str | None, value: str | dict[str, str], credential_id: str) -> str:
+    plain = orjson.dumps(value)
+    nonce = os.urandom(12)
+    sealed = _aead(check_secret(secret)).encrypt(nonce, plain, credential_id.encode())
+    return f"{VERSION}:" + base64.b64encode(nonce + sealed).decode()
+
+
+def decrypt(secret: str | None, token: str, credential_id: str) -> str | dict[str, str]:
+    from cryptography.exceptions import InvalidTag
+
+    version, _, payload = token.partition(":")
+    if version != VERSION:
+        raise ValueError(f"unknown credential encryption version {version!r}")
+    raw = base64.b64decode(payload)
+    try:
+        plain = _aead(check_secret(secret)).decrypt(raw[:12], raw[12:], credential_id.encode())
+    except InvalidTag:
+        raise ApiError(500, "A stored credential cannot be decrypted with the current AIHUB_SECRET.",
+                       code="credential_undecryptable", type="api_error") from None
+    return orjson.loads(plain)

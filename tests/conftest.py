@@ -1,0 +1,43 @@
+"""Fixtures shared by unit and integration tests."""
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+
+import pytest
+
+PROVIDER_ENV_PREFIXES = ("AIHUB_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "AWS_", "DEEPSEEK_", "XAI_",
+                         "OPENROUTER_", "OLLAMA_", "DOUBAO_", "POE_", "IDEOGRAM_")
+
+
+def reset_process_state() -> None:
+    """Forget every per-process cache that depends on the environment or the database."""
+    from chalicelib import config
+    from chalicelib.credentials import health, pool
+    from chalicelib.gateway import auth, catalog
+    from chalicelib.store import shared
+
+    config.settings.cache_clear()
+    shared._store = None
+    catalog.invalidate()
+    pool.invalidate()
+    pool._scores.clear()
+    health._model_state.clear()
+    auth._cache.clear()
+
+
+@pytest.fixture
+def local_env(tmp_path, monkeypatch) -> Iterator[Callable[[dict[str, str]], None]]:
+    """In-process gateway state on a fresh database with exactly the given environment."""
+
+    def apply(env: dict[str, str]) -> None:
+        for name in list(os.environ):
+            if name.startswith(PROVIDER_ENV_PREFIXES):
+                monkeypatch.delenv(name)
+        monkeypatch.setenv("AIHUB_DB", str(tmp_path / "unit.db"))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        reset_process_state()
+
+    yield apply
+    reset_process_state()
