@@ -65,10 +65,10 @@ def disable(credential_id: str, reason: str, *, fail_count: int | None = None) -
     log.warning("credential %s disabled (%s); re-check in %.0f s", credential_id, reason[:200], backoff_s(count))
 
 
-def restore(credential_id: str) -> None:
-    rows.update_credential(store(), credential_id, {
-        "active": 1, "error": None, "fail_count": 0, "disabled_until": None, "cooldown_until": None,
-        "last_checked_at": rows.now_ms()})
+def restore(credential_id: str, *, keep_failures: bool = False) -> None:
+    fields = {"active": 1, "error": None, "disabled_until": None, "cooldown_until": None,
+              "last_checked_at": rows.now_ms()}
+    rows.update_credential(store(), credential_id, fields if keep_failures else {**fields, "fail_count": 0})
     pool.invalidate()
 
 

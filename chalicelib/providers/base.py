@@ -90,6 +90,10 @@ class UpstreamError(ApiError):
         self.upstream_status = upstream_status
 
 
+class Uncheckable(Exception):
+    """The provider has no call that tests a key without spending money."""
+
+
 class ChatStream(Protocol):
     usage: Usage | None
     ttfb_ms: float | None
@@ -104,7 +108,8 @@ class ChatStream(Protocol):
 
 class Adapter(Protocol):
     async def check(self, target: Target) -> None:
-        """A cheap live call proving the credential works; raises UpstreamError if not."""
+        """A cheap live call proving the credential works; raises UpstreamError if not, or
+        Uncheckable when the provider has no such call."""
         ...
 
     async def chat(self, target: Target, body: dict[str, Any]) -> Result: ...

@@ -39,7 +39,7 @@ BUILTIN: dict[str, ProviderSpec] = {
         ProviderSpec("poe", "openai", "https://api.poe.com/v1", "POE_API_KEY", "POE_BASE_URL",
                      models=("Claude-Sonnet-4", "GPT-4o")),
         ProviderSpec("anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-                     auth_header="x-api-key", auth_scheme="",
+                     auth_header="x-api-key", auth_scheme="", extra_headers=(("anthropic-version", "2023-06-01"),),
                      models=("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5", "claude-3-5-haiku-latest")),
         ProviderSpec("google", "gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "GEMINI_BASE_URL",
                      auth_header="x-goog-api-key", auth_scheme="",

@@ -13,6 +13,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
+TEST_SECRET = "test-master-secret-0123456789-0123456789"
 UPSTREAM_KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-SECRET-0123456789",
     "DEEPSEEK_API_KEY": "sk-test-deepseek-SECRET-0123456789",
@@ -79,6 +80,7 @@ def start_gateway(tmp: Path, env: dict[str, str], *, port: int | None = None, db
         "AIHUB_ADMIN_KEY": ADMIN_KEY,
         "AIHUB_PORT": str(port),
         "AIHUB_READ_TIMEOUT": "3",
+        "AIHUB_SECRET": TEST_SECRET,
         **env,
     }
     with open(log_path, "wb") as log:

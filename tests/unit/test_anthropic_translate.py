@@ -272,18 +272,6 @@ def test_request_errors(extra, param, code, words):
     assert words in error.message
 
 
-def test_versioned_target_adds_the_version_header_once():
-    spec = ProviderSpec("anthropic", "anthropic", "https://api.anthropic.com", auth_header="x-api-key", auth_scheme="")
-    target = Target(spec, "claude-haiku-4-5", Credential("c", "sk-ant"))
-    versioned = api.versioned(target)
-    assert dict(versioned.provider.extra_headers) == {"anthropic-version": "2023-06-01"}
-    assert api.versioned(versioned) is versioned
-    assert target.provider.extra_headers == ()  # the registry's spec is left alone
-
-
-# -- response ---------------------------------------------------------------------------------
-
-
 def completion(msg: dict[str, Any], json_tool: str | None = None) -> tuple[dict[str, Any], Usage]:
     body, usage = translate.response_body(orjson.dumps(msg), "anthropic", json_tool)
     data = orjson.loads(body)

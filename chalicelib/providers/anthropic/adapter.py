@@ -1,40 +1,33 @@
-"""The HTTP layer of the Anthropic adapter: one Messages call, plain or streamed.
-
-Requests go through the OpenAI-dialect adapter's `send` (pooled client, timeouts, status
-mapping, secret scrubbing); only the body, the version header and the error names differ.
-"""
+"""The Anthropic adapter: one Messages call, plain or streamed, over the shared HTTP layer;
+only the body and the error names differ from the OpenAI dialect's."""
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
 
-from chalicelib.providers import errors, sse
+from chalicelib.providers import errors, http, sse
 from chalicelib.providers.anthropic import api, translate
-from chalicelib.providers.base import Result, Target, UpstreamError
-from chalicelib.providers.openai_compat.adapter import send
+from chalicelib.providers.base import Credential, Result, Target, UpstreamError
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 
+def _error(provider: str, status: int, body: bytes, credential: Credential, headers: dict[str, str]) -> UpstreamError:
+    return translate.refine_error(errors.from_status(provider, status, body, credential, headers))
+
+
 async def _send(target: Target, body: dict[str, Any]) -> tuple[httpx.Response, float]:
-    try:
-        return await send(api.versioned(target), api.PATH, body)
-    except UpstreamError as error:
-        raise translate.refine_error(error) from None
+    return await http.send(target, api.PATH, body, error_mapper=_error)
 
 
 class AnthropicAdapter:
+    async def check(self, target: Target) -> None:
+        await http.probe(target, api.MODELS_PATH, error_mapper=_error)
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         prepared = translate.request_body(body, target.model)
         response, ttfb_ms = await _send(target, prepared.body)
-        try:
-            content = await response.aread()
-        except httpx.TimeoutException:
-            raise errors.timeout(target.provider.name) from None
-        except httpx.HTTPError as exc:
-            raise errors.unreachable(target.provider.name, exc) from None
-        finally:
-            await response.aclose()
+        content = await http.read(target, response)
         out, usage = translate.response_body(content, target.provider.name, prepared.json_tool)
         return Result(out, usage, ttfb_ms)
 

@@ -202,7 +202,20 @@ class EventPump:
         await asyncio.wait({self.finished}, timeout=5)
 
 
+# Any model id does: an empty conversation is refused by validation, which runs after the
+# signature and the key's permissions are checked, so the check costs no tokens.
+CHECK_MODEL = "amazon.nova-micro-v1:0"
+
+
 class BedrockAdapter:
+    async def check(self, target: Target) -> None:
+        bedrock = await client(target)
+        try:
+            await call(target, lambda: bedrock.converse(modelId=target.model or CHECK_MODEL, messages=[]))
+        except UpstreamError as error:
+            if error.upstream_status != 400:
+                raise
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         request = translate.converse_request(body, target.model)
         bedrock = await client(target)

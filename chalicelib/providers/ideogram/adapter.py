@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 from typing import Any, NoReturn
 
 import httpx
 import orjson
 
-from chalicelib.config import settings
 from chalicelib.errors import ApiError
-from chalicelib.providers import errors, registry
-from chalicelib.providers.base import ChatStream, Result, Target, Usage
+from chalicelib.providers import errors, http
+from chalicelib.providers.base import ChatStream, Result, Target, Uncheckable, Usage
 from chalicelib.providers.http_client import client
 from chalicelib.providers.ideogram import translate
 from chalicelib.providers.ideogram.translate import UpstreamRequest
-from chalicelib.providers.openai_compat.adapter import headers
 
 MAX_IMAGE_BYTES = 16 * 1024 * 1024  # Ideogram's PNGs are a few MB at most
 DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -30,30 +27,10 @@ DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 async def generate(target: Target, request: UpstreamRequest) -> tuple[bytes, float]:
     """POST the generate request; returns the body and the ms to the response head."""
-    spec = target.provider
-    url = registry.base_url(spec, settings()) + request.path
-    head = headers(target)
-    content: dict[str, Any]
     if request.form is not None:
-        del head["content-type"]  # httpx writes multipart/form-data with its boundary
-        content = {"files": {name: (None, value) for name, value in request.form.items()}}
-    else:
-        content = {"content": orjson.dumps(request.json)}
-    started = time.perf_counter()
-    try:
-        response = await client().send(client().build_request("POST", url, headers=head, **content), stream=True)
-        ttfb_ms = (time.perf_counter() - started) * 1000
-        try:
-            body = await response.aread()
-        finally:
-            await response.aclose()
-    except httpx.TimeoutException:
-        raise errors.timeout(spec.name) from None
-    except httpx.HTTPError as exc:
-        raise errors.unreachable(spec.name, exc) from None
-    if response.status_code >= 400:
-        raise errors.from_status(spec.name, response.status_code, body, target.credential, dict(response.headers))
-    return body, ttfb_ms
+        files = {name: (None, value) for name, value in request.form.items()}
+        return await http.fetch(target, request.path, files=files)
+    return await http.fetch(target, request.path, request.json)
 
 
 async def download(url: str, provider: str) -> bytes:
@@ -99,6 +76,9 @@ def _unsupported(what: str) -> NoReturn:
 
 
 class IdeogramAdapter:
+    async def check(self, target: Target) -> None:
+        raise Uncheckable("Ideogram has no endpoint that tests a key without generating an image")
+
     async def chat(self, target: Target, body: dict[str, Any]) -> Result:
         _unsupported("chat completions")
 

@@ -1,0 +1,99 @@
+"""The HTTP layer every HTTP provider adapter shares: headers, timeouts, one pooled send.
+
+Failures before the response head become gateway errors (timeout 504, unreachable 502); an
+error status is read and handed to the adapter's own error mapper (by default the shared
+OpenAI-style one), so each provider's error bodies are understood in its own room.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import orjson
+
+from chalicelib.config import settings
+from chalicelib.providers import errors, registry
+from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
+from chalicelib.providers.http_client import client
+
+ErrorMapper = Callable[[str, int, bytes, Credential, dict[str, str]], UpstreamError]
+
+
+def headers(target: Target) -> dict[str, str]:
+    spec = target.provider
+    out = {"content-type": "application/json", **dict(spec.extra_headers)}
+    secret = target.credential.secret
+    if isinstance(secret, str) and secret:
+        out[spec.auth_header] = spec.auth_scheme + secret
+    return out
+
+
+def timeout(spec: ProviderSpec) -> httpx.Timeout | None:
+    """The provider's own timeouts, when its record sets any (else the client's defaults)."""
+    if spec.connect_timeout is None and spec.read_timeout is None:
+        return None
+    cfg = settings()
+    return httpx.Timeout(spec.read_timeout or cfg.read_timeout_s, connect=spec.connect_timeout or cfg.connect_timeout_s)
+
+
+async def send(
+    target: Target,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    method: str = "POST",
+    extra_headers: dict[str, str] | None = None,
+    files: dict[str, Any] | None = None,
+    error_mapper: ErrorMapper = errors.from_status,
+) -> tuple[httpx.Response, float]:
+    """Send and wait for the response head; returns it (body unread) and the ms to get it."""
+    spec = target.provider
+    head = {**headers(target), **(extra_headers or {})}
+    if files is not None:
+        del head["content-type"]  # httpx writes multipart/form-data with its boundary
+    started = time.perf_counter()
+    request = client().build_request(
+        method, registry.base_url(spec, settings()) + path, headers=head, files=files,
+        content=None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
+    try:
+        response = await client().send(request, stream=True)
+    except httpx.TimeoutException:
+        raise errors.timeout(spec.name) from None
+    except httpx.HTTPError as exc:
+        raise errors.unreachable(spec.name, exc) from None
+    ttfb_ms = (time.perf_counter() - started) * 1000
+    if response.status_code >= 400:
+        try:
+            content = await response.aread()
+        except httpx.HTTPError:
+            content = b""
+        finally:
+            await response.aclose()
+        raise error_mapper(spec.name, response.status_code, content, target.credential, dict(response.headers))
+    return response, ttfb_ms
+
+
+async def read(target: Target, response: httpx.Response) -> bytes:
+    """The whole body of a response from `send`, which is closed afterwards."""
+    try:
+        return await response.aread()
+    except httpx.TimeoutException:
+        raise errors.timeout(target.provider.name) from None
+    except httpx.HTTPError as exc:
+        raise errors.unreachable(target.provider.name, exc) from None
+    finally:
+        await response.aclose()
+
+
+async def fetch(target: Target, path: str, body: dict[str, Any] | None = None, **options: Any) -> tuple[bytes, float]:
+    """`send` and `read`: the body of a successful answer, and the ms to its head."""
+    response, ttfb_ms = await send(target, path, body, **options)
+    return await read(target, response), ttfb_ms
+
+
+async def probe(target: Target, path: str, **options: Any) -> None:
+    """A GET that proves the credential is accepted (the check of most providers)."""
+    response, _ = await send(target, path, method="GET", **options)
+    await response.aclose()
