@@ -71,6 +71,17 @@ def from_status(
                          type="api_error", upstream_status=status)
 
 
+def json_object(body: bytes, provider: str) -> dict[str, Any]:
+    """A provider's JSON object answer; anything else is the provider's fault (502)."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise bad_response(provider, "the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise bad_response(provider, "the body is not a JSON object")
+    return data
+
+
 def timeout(provider: str) -> UpstreamError:
     return UpstreamError(504, f"Provider {provider} did not answer in time.", code="upstream_timeout", type="api_error")
 

@@ -308,11 +308,12 @@ META = g.usage(100, 20, cached=60, thoughts=30, tool_use=5)
 @pytest.mark.parametrize(
     ("meta", "usage", "openai"),
     [
+        # no thinking: no reasoning details (as OpenAI's own non-reasoning models report)
         ({}, Usage(), {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0,
-                       "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}),
+                       "prompt_tokens_details": {"cached_tokens": 0}}),
         (g.usage(12, 3), Usage(input_tokens=12, output_tokens=3),
          {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15,
-          "prompt_tokens_details": {"cached_tokens": 0}, "completion_tokens_details": {"reasoning_tokens": 0}}),
+          "prompt_tokens_details": {"cached_tokens": 0}}),
         # cached is inside promptTokenCount; tool-use prompt and thoughts are outside the other counts
         (META, Usage(input_tokens=45, output_tokens=50, cache_read_tokens=60, reasoning_tokens=30),
          {"prompt_tokens": 105, "completion_tokens": 50, "total_tokens": 155,

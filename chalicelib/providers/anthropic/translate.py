@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.providers import errors
+from chalicelib.providers import errors, openai_shape
 from chalicelib.providers.base import Credential, UpstreamError, Usage
 from chalicelib.providers.sse import frame
 from chalicelib.providers.streaming import estimate_tokens
@@ -278,12 +278,7 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
                  cache_write_tokens=raw.get("cache_creation_input_tokens") or 0)
 
 
-def openai_usage(usage: Usage) -> dict[str, Any]:
-    """OpenAI's usage object: prompt_tokens counts every input token, cached ones included."""
-    prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": usage.output_tokens,
-            "total_tokens": prompt + usage.output_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens}}
+openai_usage = openai_shape.usage
 
 
 # -- response ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.providers import errors
+from chalicelib.providers import errors, openai_shape
 from chalicelib.providers.base import Credential, UpstreamError, Usage
 from chalicelib.providers.sse import frame
 from chalicelib.providers.streaming import estimate_tokens
@@ -260,12 +260,7 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
                  cache_write_tokens=_int(raw.get("cacheWriteInputTokens")))
 
 
-def openai_usage(usage: Usage) -> dict[str, Any]:
-    """OpenAI's semantics: prompt_tokens count all input, cache reads and writes included."""
-    prompt = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-    return {"prompt_tokens": prompt, "completion_tokens": usage.output_tokens,
-            "total_tokens": prompt + usage.output_tokens,
-            "prompt_tokens_details": {"cached_tokens": usage.cache_read_tokens}}
+openai_usage = openai_shape.usage
 
 
 def completion_id(request_id: str | None) -> str:

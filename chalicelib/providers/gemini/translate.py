@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.providers import errors
+from chalicelib.providers import errors, openai_shape
 from chalicelib.providers.base import Credential, UpstreamError, Usage
 from chalicelib.providers.gemini.api import is_imagen
 from chalicelib.providers.sse import frame
@@ -421,12 +421,7 @@ def usage_of(meta: JSON) -> Usage:
 
 def openai_usage(meta: JSON) -> JSON:
     """usageMetadata -> OpenAI's usage: every input token in prompt_tokens, thoughts in completion."""
-    prompt = _int(meta.get("promptTokenCount")) + _int(meta.get("toolUsePromptTokenCount"))
-    thoughts = _int(meta.get("thoughtsTokenCount"))
-    completion = _int(meta.get("candidatesTokenCount")) + thoughts
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": _int(meta.get("cachedContentTokenCount"))},
-            "completion_tokens_details": {"reasoning_tokens": thoughts}}
+    return openai_shape.usage(usage_of(meta))
 
 
 # -- streaming ------------------------------------------------------------------------------------
@@ -679,11 +674,4 @@ def stream_error(provider: str, chunk: JSON, credential: Credential | None) -> U
     return upstream_error(provider, status, orjson.dumps(chunk), credential)
 
 
-def parse(body: bytes, provider: str) -> JSON:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise errors.bad_response(provider, "the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise errors.bad_response(provider, "the body is not a JSON object")
-    return data
+parse = errors.json_object

@@ -51,12 +51,7 @@ def usage_from(raw: dict[str, Any] | None, images: int = 0) -> Usage:
 
 
 def response_usage(body: bytes, provider: str) -> tuple[dict[str, Any], Usage]:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise errors.bad_response(provider, "the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise errors.bad_response(provider, "the body is not a JSON object")
+    data = errors.json_object(body, provider)
     images = len(data["data"]) if data.get("object") != "list" and isinstance(data.get("data"), list) else 0
     return data, usage_from(data.get("usage"), images)
 
