@@ -95,6 +95,13 @@ def cmd_credentials(args: argparse.Namespace) -> int:
     return _admin_call("providers:delete_credential", params={"id": args.id})
 
 
+def cmd_rekey(args: argparse.Namespace) -> int:
+    from chalicelib.handlers.maintenance import rekey_credentials
+
+    print(f"re-sealed {rekey_credentials()} credential(s) with the current AIHUB_SECRET")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -224,6 +231,8 @@ def parser() -> argparse.ArgumentParser:
         p = creds.add_parser(action, help=f"{action} a credential")
         p.add_argument("id")
         p.set_defaults(fn=cmd_credentials)
+    creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): "
+                                   "seal every credential with the new secret").set_defaults(fn=cmd_rekey)
     return top
 
 

@@ -49,13 +49,36 @@ def _local_secret(db_path: str) -> str | None:
     return path.read_text().strip() or None if path.is_file() else None
 
 
+def secrets_manager(secret_id: str | None, env: dict[str, str], stage: str = "AWSCURRENT") -> str | None:
+    """The value of a Secrets Manager secret, on AWS: AIHUB_SECRET_ID and AIHUB_ADMIN_KEY_ID name
+    one (by name or ARN) where AIHUB_SECRET and AIHUB_ADMIN_KEY are not set.
+
+    Read once per process, at the first settings() call (a Lambda's cold start). boto3 is imported
+    here only: without those variables nothing loads it. `stage` AWSPREVIOUS is the value before
+    the last rotation (None when there is none yet).
+    """
+    if not secret_id:
+        return None
+    import boto3
+
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    client = boto3.session.Session().client("secretsmanager", region_name=region)
+    try:
+        value = client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
+    except client.exceptions.ResourceNotFoundException:
+        if stage == "AWSCURRENT":
+            raise
+        return None
+    return value.strip() or None
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
     return Settings(
         db_path=db_path,
-        admin_key=env.get("AIHUB_ADMIN_KEY") or None,
-        secret=env.get("AIHUB_SECRET") or _local_secret(db_path),
+        admin_key=env.get("AIHUB_ADMIN_KEY") or secrets_manager(env.get("AIHUB_ADMIN_KEY_ID"), env),
+        secret=env.get("AIHUB_SECRET") or secrets_manager(env.get("AIHUB_SECRET_ID"), env) or _local_secret(db_path),
         host=env.get("AIHUB_HOST") or "127.0.0.1",
         port=int(env.get("AIHUB_PORT") or 8000),
         billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),
@@ -70,3 +93,12 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 @lru_cache(maxsize=1)
 def settings() -> Settings:
     return from_env()
+
+
+@lru_cache(maxsize=1)
+def previous_secret() -> str | None:
+    """The master secret before the last rotation: AIHUB_SECRET_PREVIOUS, or the AWSPREVIOUS
+    version of AIHUB_SECRET_ID. Fetched only when a credential does not decrypt with the current
+    secret, so a process that never meets an old ciphertext never asks."""
+    env = settings().env
+    return env.get("AIHUB_SECRET_PREVIOUS") or secrets_manager(env.get("AIHUB_SECRET_ID"), env, "AWSPREVIOUS")

@@ -18,6 +18,7 @@ def reset_process_state() -> None:
     from chalicelib.store import shared
 
     config.settings.cache_clear()
+    config.previous_secret.cache_clear()
     shared._store = None
     catalog.invalidate()
     pool.invalidate()

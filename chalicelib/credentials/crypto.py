@@ -46,7 +46,8 @@ def encrypt(secret: str | None, value: str | dict[str, str], credential_id: str)
     return f"{VERSION}:" + base64.b64encode(nonce + sealed).decode()
 
 
-def decrypt(secret: str | None, token: str, credential_id: str) -> str | dict[str, str]:
+def decrypt_with(secret: str, token: str, credential_id: str) -> str | dict[str, str] | None:
+    """The plaintext, or None when `secret` is not the one `token` was sealed with."""
     from cryptography.exceptions import InvalidTag
 
     version, _, payload = token.partition(":")
@@ -54,8 +55,29 @@ def decrypt(secret: str | None, token: str, credential_id: str) -> str | dict[st
         raise ValueError(f"unknown credential encryption version {version!r}")
     raw = base64.b64decode(payload)
     try:
-        plain = _aead(check_secret(secret)).decrypt(raw[:12], raw[12:], credential_id.encode())
+        return orjson.loads(_aead(check_secret(secret)).decrypt(raw[:12], raw[12:], credential_id.encode()))
     except InvalidTag:
+        return None
+
+
+def decrypt(secret: str | None, token: str, credential_id: str) -> str | dict[str, str]:
+    """With the current secret, else the one before the last rotation (until `rekey` has run)."""
+    from chalicelib.config import previous_secret
+
+    plain = decrypt_with(check_secret(secret), token, credential_id)
+    if plain is None:
+        old = previous_secret()
+        plain = decrypt_with(old, token, credential_id) if old and old != secret else None
+    if plain is None:
         raise ApiError(500, "A stored credential cannot be decrypted with the current AIHUB_SECRET.",
-                       code="credential_undecryptable", type="api_error") from None
-    return orjson.loads(plain)
+                       code="credential_undecryptable", type="api_error")
+    return plain
+
+
+def rekey(secret: str | None, previous: str | None, token: str, credential_id: str) -> str | None:
+    """`token` sealed again with `secret` if it was sealed with `previous`; None if nothing to do
+    (already current, or sealed with a secret this process does not know: left alone)."""
+    if not previous or previous == secret or decrypt_with(check_secret(secret), token, credential_id) is not None:
+        return None
+    plain = decrypt_with(previous, token, credential_id)
+    return None if plain is None else encrypt(secret, plain, credential_id)

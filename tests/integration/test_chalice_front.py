@@ -9,8 +9,6 @@ import orjson
 import pytest
 from chalice.test import Client
 
-from chalicelib import config
-from chalicelib.store import shared
 from tests.fakes.upstream import FakeUpstream
 from tests.support import cassettes, openapi
 from tests.support.gateway import ADMIN_KEY, upstream_env
@@ -19,17 +17,13 @@ AUTH = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/jso
 
 
 @pytest.fixture
-def lambda_client(fake: FakeUpstream, tmp_path, monkeypatch) -> Iterator[Client]:
-    for name, value in {**upstream_env(fake.base_url), "AIHUB_DB": str(tmp_path / "lambda.db"),
-                        "AIHUB_ADMIN_KEY": ADMIN_KEY}.items():
-        monkeypatch.setenv(name, value)
-    config.settings.cache_clear()
-    monkeypatch.setattr(shared, "_store", None)
+def lambda_client(fake: FakeUpstream, tmp_path, local_env) -> Iterator[Client]:
     import app
 
     with Client(app.app) as client:
+        # The test client applies the stage's environment from .chalice/config.json; ours wins.
+        local_env({**upstream_env(fake.base_url), "AIHUB_DB": str(tmp_path / "lambda.db"), "AIHUB_ADMIN_KEY": ADMIN_KEY})
         yield client
-    config.settings.cache_clear()
 
 
 def test_health_and_models(lambda_client):

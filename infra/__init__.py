@@ -1,0 +1,1 @@
+"""aihub's AWS CDK app (see docs/DEPLOY.md)."""

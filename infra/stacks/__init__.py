@@ -1,0 +1,3 @@
+from .aihub_stack import STAGES, AihubStack
+
+__all__ = ["STAGES", "AihubStack"]

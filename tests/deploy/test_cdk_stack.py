@@ -1,0 +1,225 @@
+"""The CDK app synthesises offline, and its template is what docs/DEPLOY.md says it is."""
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.deploy.conftest import ROOT, Synthesis
+
+MOUNT = "/mnt/aihub"
+LWA_LAYER = ":753240598075:layer:LambdaAdapterLayerX86:"
+
+
+def _ref(value: Any) -> str:
+    """The logical id a {"Ref": X} / {"Fn::GetAtt": [X, ...]} points at."""
+    return value["Ref"] if "Ref" in value else value["Fn::GetAtt"][0]
+
+
+def _functions(s: Synthesis) -> dict[str, dict[str, Any]]:
+    return {**s.resources("AWS::Serverless::Function"), **s.resources("AWS::Lambda::Function")}
+
+
+def _access_point(s: Synthesis) -> str:
+    (ap,) = s.resources("AWS::EFS::AccessPoint")
+    return ap
+
+
+def test_every_function_mounts_the_access_point_inside_the_vpc(prod):
+    functions = _functions(prod)
+    assert set(functions) >= {"APIHandler", "MaintenanceRun"} and len(functions) == 3
+    private = {k for k, v in prod.resources("AWS::EC2::Subnet").items() if "private" in k}
+    mount_targets = set(prod.resources("AWS::EFS::MountTarget"))
+    for name, fn in functions.items():
+        props = fn["Properties"]
+        (fs,) = props["FileSystemConfigs"]
+        assert fs["LocalMountPath"] == MOUNT
+        assert _access_point(prod) in json.dumps(fs["Arn"]), name
+        assert {_ref(s) for s in props["VpcConfig"]["SubnetIds"]} == private, name
+        assert len(props["VpcConfig"]["SecurityGroupIds"]) == 1
+        assert mount_targets <= set(fn.get("DependsOn", [])), f"{name} must wait for the mount targets"
+        env = props["Environment"]["Variables"]
+        assert env["AIHUB_DB"] == f"{MOUNT}/aihub.db" and env["AIHUB_DB_JOURNAL"] == "delete", name
+        assert env["AIHUB_SECRET_ID"] == "aihub/prod/master-secret"
+        assert "AIHUB_SECRET" not in env and "AIHUB_ADMIN_KEY" not in env, "no secret in the template"
+
+
+def test_api_function_and_schedule(prod):
+    api = prod.json["Resources"]["APIHandler"]["Properties"]
+    assert api["Handler"] == "app.app" and api["MemorySize"] >= 512 and api["Timeout"] >= 120
+    assert int(api["Environment"]["Variables"]["AIHUB_READ_TIMEOUT"]) < api["Timeout"]
+    assert prod.json["Resources"]["RestAPI"]["Properties"]["EndpointConfiguration"] == "REGIONAL"
+    maintenance = prod.json["Resources"]["MaintenanceRun"]["Properties"]
+    assert maintenance["Handler"] == "app.maintenance_run"
+    (event,) = maintenance["Events"].values()
+    assert event == {"Type": "Schedule", "Properties": {"Schedule": "rate(1 minute)"}}
+    assert "set-by-infra" not in json.dumps(prod.json), "a config.json placeholder survived"
+
+
+def test_streaming_function_behind_the_web_adapter(prod):
+    (name, fn) = prod.one("AWS::Lambda::Function", Handler="run.sh")
+    props = fn["Properties"]
+    env = props["Environment"]["Variables"]
+    assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
+    assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
+    assert env["AWS_LWA_PORT"] == "8080" and env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
+    api_env = prod.json["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert {k: env[k] for k in api_env} == api_env, "both fronts run with the same settings"
+    (layer,) = props["Layers"]
+    assert LWA_LAYER in json.dumps(layer) and "AWS::Region" in json.dumps(layer)
+    assert props["Runtime"] == prod.json["Resources"]["APIHandler"]["Properties"]["Runtime"]
+    assert props["Timeout"] == 900 and props["Architectures"] == ["x86_64"]
+
+    _, url = prod.one("AWS::Lambda::Url")
+    assert url["Properties"]["InvokeMode"] == "RESPONSE_STREAM" and url["Properties"]["AuthType"] == "NONE"
+    assert _ref(url["Properties"]["TargetFunctionArn"]) == name
+    permissions = {p["Properties"]["Action"]: p["Properties"] for p in prod.resources("AWS::Lambda::Permission").values()
+                   if _ref(p["Properties"]["FunctionName"]) == name}
+    assert permissions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    # Since October 2025 a public URL also needs InvokeFunction, limited to calls through the URL.
+    assert permissions["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    assert "StreamUrl" in prod.json["Outputs"]
+
+
+def test_streaming_bundle_is_the_chalice_package_plus_server_and_start_script(prod):
+    _, fn = prod.one("AWS::Lambda::Function", Handler="run.sh")
+    with prod.asset_zip(fn) as bundle:
+        names = set(bundle.namelist())
+        run = bundle.getinfo("run.sh")
+        assert stat.S_IMODE(run.external_attr >> 16) & 0o111, "run.sh must be executable"
+        assert bundle.read("run.sh") == (ROOT / "infra" / "run.sh").read_bytes()
+    assert {"app.py", "chalicelib/fronts/asgi_front.py", "uvicorn/__init__.py", "uvicorn/main.py"} <= names
+    assert any(n.startswith("pydantic_core/") for n in names) and any(n.startswith("h11/") for n in names)
+    assert not any(n.startswith(("tests/", "web/", "infra/")) for n in names)
+
+
+def test_iam_grants_exactly_what_the_code_uses(prod):
+    roles = prod.resources("AWS::IAM::Role")
+    assert len(roles) == 1 and not prod.resources("AWS::IAM::Policy") and not prod.resources("AWS::IAM::ManagedPolicy")
+    ((role_id, role),) = roles.items()
+    props = role["Properties"]
+    assert props["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}]
+    assert [json.dumps(m) for m in props["ManagedPolicyArns"]] == [
+        json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"},
+                                      ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]]})]
+    (policy,) = props["Policies"]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert set(statements) == {"MountTheDatabase", "ReadTheSecrets", "CallBedrock"}
+    for s in statements.values():
+        assert s["Effect"] == "Allow"
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        assert not any("*" in a for a in actions)
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        assert "*" not in resources
+    efs = statements["MountTheDatabase"]
+    assert efs["Action"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
+    (fs_id,) = prod.resources("AWS::EFS::FileSystem")
+    assert _ref(efs["Resource"]) == fs_id
+    assert _access_point(prod) in json.dumps(efs["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"])
+    secrets = statements["ReadTheSecrets"]
+    assert secrets["Action"] == "secretsmanager:GetSecretValue"
+    assert sorted(_ref(r) for r in secrets["Resource"]) == sorted(prod.resources("AWS::SecretsManager::Secret"))
+    bedrock = statements["CallBedrock"]
+    assert bedrock["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert all(":foundation-model/*" in json.dumps(r) or ":inference-profile/*" in json.dumps(r)
+               for r in bedrock["Resource"])
+    for fn in _functions(prod).values():
+        assert _ref(fn["Properties"]["Role"]) == role_id
+
+
+def test_storage_secrets_network_and_logs(prod):
+    (fs,) = prod.resources("AWS::EFS::FileSystem").values()
+    assert fs["Properties"]["Encrypted"] is True and fs["Properties"]["ThroughputMode"] == "elastic"
+    assert fs["DeletionPolicy"] == "Retain", "prod keeps its database when the stack goes"
+    (deny_anonymous,) = fs["Properties"]["FileSystemPolicy"]["Statement"]
+    assert deny_anonymous["Condition"] == {"Bool": {"elasticfilesystem:AccessedViaMountTarget": "true"}}
+    (ap,) = prod.resources("AWS::EFS::AccessPoint").values()
+    assert ap["Properties"]["PosixUser"] == {"Gid": "1000", "Uid": "1000"}
+    assert ap["Properties"]["RootDirectory"]["Path"] == "/aihub"
+    (nfs,) = prod.resources("AWS::EC2::SecurityGroupIngress").values()
+    assert nfs["Properties"]["FromPort"] == nfs["Properties"]["ToPort"] == 2049
+
+    for secret in prod.resources("AWS::SecretsManager::Secret").values():
+        assert "SecretString" not in secret["Properties"] and secret["Properties"]["GenerateSecretString"]
+    assert {s["Properties"]["Name"] for s in prod.resources("AWS::SecretsManager::Secret").values()} == {
+        "aihub/prod/master-secret", "aihub/prod/admin-key"}
+
+    assert len(prod.resources("AWS::EC2::NatGateway")) == 1, "one NAT gateway: see the cost table"
+    log_groups = prod.resources("AWS::Logs::LogGroup")
+    for name, fn in _functions(prod).items():
+        group = log_groups[_ref(fn["Properties"]["LoggingConfig"]["LogGroup"])]
+        assert group["Properties"]["RetentionInDays"] == 90, name
+
+
+def test_dev_stage_gets_the_same_shape_on_its_own_terms(dev):
+    api = dev.json["Resources"]["APIHandler"]["Properties"]
+    # .chalice/config.json's dev stage points at /tmp for local use; the stack puts it on EFS.
+    assert api["Environment"]["Variables"]["AIHUB_DB"] == f"{MOUNT}/aihub.db"
+    assert api["Environment"]["Variables"]["AIHUB_SECRET_ID"] == "aihub/dev/master-secret"
+    (fs,) = dev.resources("AWS::EFS::FileSystem").values()
+    assert fs["DeletionPolicy"] == "Delete"
+    assert {g["Properties"]["RetentionInDays"] for g in dev.resources("AWS::Logs::LogGroup").values()} == {7}
+    assert len(dev.resources("AWS::EC2::NatGateway")) == 2  # -c nat_gateways=2
+
+
+def _integration_timeouts(s: Synthesis) -> list[int | None]:
+    paths = s.json["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    return [op["x-amazon-apigateway-integration"].get("timeoutInMillis")
+            for methods in paths.values() for op in methods.values() if "x-amazon-apigateway-integration" in op]
+
+
+def test_api_gateway_timeout_is_29s_unless_raised(prod, dev):
+    assert set(_integration_timeouts(prod)) == {None}  # API Gateway's default, 29 s
+    timeouts = _integration_timeouts(dev)  # -c api_timeout_seconds=120
+    assert len(timeouts) >= 20 and set(timeouts) == {120_000}
+
+
+def test_templates_pass_cdk_validation_and_cfn_lint(prod, dev):
+    for s in (prod, dev):
+        report = json.loads((s.outdir / "validation-report.json").read_text())
+        assert report.get("pluginReports", []) == []
+    # cfn-lint checks every resource against CloudFormation's and SAM's schemas (a misspelt or
+    # misplaced FileSystemConfigs or LoggingConfig would pass synthesis but fail the deploy).
+    # W3005: CDK's own redundant DependsOn on the role, harmless.
+    templates = [str(s.outdir / f"{s.stage}.template.json") for s in (prod, dev)]
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), "--format", "parseable",
+                           "--regions", "us-east-1", "--ignore-checks", "W3005", "-t", *templates],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_the_same_facts_through_cdk_assertions(prod):
+    from aws_cdk.assertions import Match
+
+    t = prod.template
+    t.resource_count_is("AWS::IAM::Role", 1)
+    t.resource_count_is("AWS::Lambda::Url", 1)
+    t.has_resource_properties("AWS::Lambda::Url", {"InvokeMode": "RESPONSE_STREAM", "AuthType": "NONE"})
+    t.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "run.sh",
+        "Layers": [Match.object_like({"Fn::Join": ["", Match.array_with([Match.string_like_regexp("LambdaAdapterLayerX86")])]})],
+        "Environment": {"Variables": Match.object_like({
+            "AWS_LAMBDA_EXEC_WRAPPER": "/opt/bootstrap", "AWS_LWA_INVOKE_MODE": "response_stream",
+            "AWS_LWA_PORT": "8080", "AWS_LWA_READINESS_CHECK_PATH": "/health"})},
+        "FileSystemConfigs": [Match.object_like({"LocalMountPath": MOUNT})],
+        "VpcConfig": Match.object_like({"SubnetIds": Match.any_value()}),
+    })
+    for name in ("APIHandler", "MaintenanceRun"):
+        t.has_resource(
+            "AWS::Serverless::Function",
+            {"Properties": Match.object_like({
+                "FileSystemConfigs": [Match.object_like({"LocalMountPath": MOUNT})],
+                "VpcConfig": Match.object_like({"SecurityGroupIds": Match.any_value()}),
+                "Handler": "app.app" if name == "APIHandler" else "app.maintenance_run"}),
+             "DependsOn": Match.array_with([Match.string_like_regexp("MountTarget")])})
+    t.has_resource_properties("AWS::IAM::Role", {
+        "Policies": [{"PolicyName": "aihub", "PolicyDocument": {"Statement": Match.array_with([
+            Match.object_like({"Action": ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]}),
+            Match.object_like({"Action": "secretsmanager:GetSecretValue"}),
+            Match.object_like({"Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]}),
+        ]), "Version": "2012-10-17"}}],
+    })

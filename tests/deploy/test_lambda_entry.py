@@ -1,0 +1,121 @@
+"""The Lambda entry points, in process, with the prod stage's environment.
+
+`chalice.test.Client` turns requests into API Gateway proxy events and hands them to `app.app`,
+the API function's handler; one test builds such an event by hand, as API Gateway sends it.
+The prod stage's settings apply (rollback journal, billing on) on a local database file, with
+the secrets given directly (on AWS they come from Secrets Manager: docs/DEPLOY.md).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.deploy.conftest import ROOT
+from tests.support.gateway import ADMIN_KEY, TEST_SECRET
+
+ADMIN = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
+
+
+@pytest.fixture
+def prod_client(tmp_path: Path, local_env) -> Iterator[tuple[Client, Path]]:
+    local_env({})  # no provider key or AIHUB_* from the developer's shell; fresh process caches
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    env = config["stages"]["prod"]["environment_variables"]
+    db = tmp_path / "efs" / "aihub.db"
+    env.update(AIHUB_DB=str(db), AIHUB_SECRET=TEST_SECRET, AIHUB_ADMIN_KEY=ADMIN_KEY)
+    for reference in ("AIHUB_SECRET_ID", "AIHUB_ADMIN_KEY_ID"):
+        env.pop(reference)
+    (tmp_path / ".chalice").mkdir()
+    (tmp_path / ".chalice" / "config.json").write_text(json.dumps(config))
+    import app
+
+    with Client(app.app, stage_name="prod", project_dir=str(tmp_path)) as client:
+        yield client, db
+
+
+def _routes() -> list[tuple[str, str]]:
+    import app
+
+    return sorted((method, path) for path, methods in app.app.routes.items() for method in methods)
+
+
+def _concrete(path: str) -> str:
+    return (path.replace("{provider}", "demo").replace("{model}", "echo")
+            .replace("{name}", "no-such-provider").replace("{id}", "no-such-id"))
+
+
+def _check_shape(response: Any, where: str) -> None:
+    assert response.headers.get("x-request-id"), where
+    assert "Traceback" not in response.body.decode(errors="replace"), where
+    if response.status_code >= 400:
+        error = response.json_body["error"]
+        assert error["message"] and error["code"], where
+
+
+@pytest.mark.parametrize(("method", "path"), _routes(), ids=lambda v: v.replace("/", "_"))
+def test_every_route_answers_through_the_lambda_handler(prod_client, method, path):
+    client, _ = prod_client
+    url = _concrete(path)
+    body = b"{}" if method in ("POST", "PATCH", "PUT") else b""
+    anonymous = client.http.request(method, url, headers={"content-type": "application/json"}, body=body)
+    _check_shape(anonymous, f"{method} {path} without a key")
+    assert anonymous.status_code == (200 if path == "/health" else 401), anonymous.body
+    admin = client.http.request(method, url, headers=ADMIN, body=body)
+    _check_shape(admin, f"{method} {path} as admin")
+    assert admin.status_code < 500, (method, path, admin.status_code, admin.body[:300])
+
+
+def test_a_user_session_on_the_prod_settings(prod_client):
+    client, db = prod_client
+    created = client.http.post("/admin/keys", headers=ADMIN, body=json.dumps({"name": "lambda", "credits": 3}))
+    assert created.status_code == 201, created.body
+    key = created.json_body
+    user = {"authorization": f"Bearer {key['key']}", "content-type": "application/json"}
+    ask = {"model": "demo/echo", "messages": [{"role": "user", "content": "hello lambda"}], "stream": True}
+    chat = client.http.post("/v1/chat/completions", headers=user, body=json.dumps(ask))
+    assert chat.status_code == 200 and chat.headers["content-type"].startswith("text/event-stream")
+    events = [line[6:] for line in chat.body.decode().splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]" and "hello" in "".join(events)
+    assert client.http.get("/v1/credits", headers=user).json_body["balance"] <= 3
+    calls = client.http.get(f"/admin/calls?account_id={key['account_id']}", headers=ADMIN).json_body["data"]
+    assert [c["request_id"] for c in calls] == [chat.headers["x-request-id"]]
+    # The Lambda settings took effect: rollback journal (EFS), not WAL.
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+
+
+def test_raw_api_gateway_proxy_event(prod_client):
+    import app
+
+    body = json.dumps({"model": "demo/echo", "messages": [{"role": "user", "content": "raw event"}]})
+    event = {
+        "resource": "/v1/chat/completions", "path": "/v1/chat/completions", "httpMethod": "POST",
+        "headers": {"Authorization": ADMIN["authorization"], "Content-Type": "application/json", "Host": "x.execute-api"},
+        "multiValueHeaders": {"Authorization": [ADMIN["authorization"]], "Content-Type": ["application/json"]},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {"resourcePath": "/v1/chat/completions", "httpMethod": "POST", "stage": "prod",
+                           "path": "/prod/v1/chat/completions", "requestId": "req-1", "accountId": "123456789012",
+                           "identity": {"sourceIp": "203.0.113.9"}},
+        "body": body, "isBase64Encoded": False,
+    }
+    client, _ = prod_client
+    with client.http._patched_env_vars(client.http._config.scope("prod", "api_handler").environment_variables):
+        response = app.app(event, None)
+    assert response["statusCode"] == 200, response
+    assert json.loads(response["body"])["choices"][0]["message"]["content"]
+    assert response["headers"]["x-request-id"]
+
+
+def test_scheduled_function_runs(prod_client):
+    client, _ = prod_client
+    client.http.get("/health")
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=["arn:aws:events:us-east-1:123456789012:rule/x"])
+    result = client.lambda_.invoke("maintenance_run", event)
+    assert result.payload is None
