@@ -4,11 +4,20 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 LOCAL  := $(VENV)/.installed-local
 DEV    := $(VENV)/.installed-dev
-DEPLOY := $(VENV)/.installed-deploy
-STAGE  ?= dev
+E2E    := $(VENV)/.installed-e2e
+# The web UI (web/, React + Vite) builds into chalicelib/ui/, which the app serves at / and ships
+# in the Lambda package. It is rebuilt only when its sources change (the stamp files).
+WEB_DEPS := web/node_modules/.installed
+UI       := chalicelib/ui/.built
+WEB_SRC  := $(wildcard web/index.html web/package.json web/vite.config.ts web/tsconfig.json web/scripts/*) \
+            $(shell find web/src -type f 2>/dev/null)
+CHROMIUM := /usr/bin/chromium
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEPLOY   := $(VENV)/.installed-deploy
+STAGE    ?= dev
 CDK_FLAGS ?=
 
-.PHONY: serve test bench clean synth deploy
+.PHONY: serve test bench clean ui synth deploy
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +40,38 @@ $(DEPLOY): $(DEV) requirements-deploy.txt requirements.txt
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} AWS_EC2_METADATA_DISABLED=true $(BIN)/chalice package --stage prod $(VENV)/chalice-package >/dev/null
 	touch $@
 
-serve: $(LOCAL)
+$(E2E): $(DEV) requirements-e2e.txt
+	$(BIN)/pip install -q -r requirements-e2e.txt
+	touch $@
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the web UI needs Node.js 20.19+ (with npm)"; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+$(UI): $(WEB_DEPS) $(WEB_SRC)
+	cd web && npm run build
+	touch $@
+
+# `make serve` without Node.js still serves the API (GET / then says the UI is not built).
+ui:
+ifeq ($(shell command -v npm 2>/dev/null),)
+	@echo "note: npm not found, so the web UI is not built; install Node.js 20.19+ to get it"
+else
+	@$(MAKE) --no-print-directory $(UI)
+endif
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used).
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+serve: $(LOCAL) ui
 	$(BIN)/aihub serve
 
-test: $(DEV) $(DEPLOY)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(DEV) $(DEPLOY) $(E2E) $(UI) $(CHROMIUM)
+	cd web && npm test
+	AIHUB_E2E=required $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV)
 	$(BIN)/python -m tests.bench
@@ -51,4 +87,4 @@ deploy: $(DEPLOY)
 	cd infra && npx --no-install cdk deploy --context stage=$(STAGE) $(CDK_FLAGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache web/node_modules chalicelib/ui

@@ -13,6 +13,10 @@ route = Routes(app)
 
 route("GET", "/health", "system:health", auth="none")
 
+# The admin web UI (static; it signs in with an aihub key and calls the APIs below)
+route("GET", "/", "ui:index", auth="none")
+route("GET", "/assets/{name}", "ui:asset", auth="none")
+
 # OpenAI-compatible API (any valid key)
 route("GET", "/v1/models", "openai_api:list_models")
 route("POST", "/v1/chat/completions", "openai_api:chat_completions")
@@ -40,3 +44,31 @@ route("POST", "/admin/models/{provider}/{model}/probe", "providers:probe_model",
 
 # Scheduled work (on Lambda; `aihub serve` runs the same in a background task)
 route.every(minutes=1, handler_ref="maintenance:run")
+
+# Billing (admin)
+route("GET", "/admin/model-rates", "billing:list_rates", auth="admin")
+route("POST", "/admin/model-rates", "billing:set_rate", auth="admin")
+route("PATCH", "/admin/model-rates/{id}", "billing:update_rate", auth="admin")
+route("POST", "/admin/model-rates/bulk", "billing:bulk_rates", auth="admin")
+route("GET", "/admin/accounts", "billing:list_accounts", auth="admin")
+route("GET", "/admin/accounts/{id}", "billing:get_account", auth="admin")
+route("GET", "/admin/accounts/{id}/ledger", "billing:account_ledger", auth="admin")
+route("POST", "/admin/accounts/{id}/credits", "billing:add_credits", auth="admin")
+route("PATCH", "/admin/keys/{id}", "billing:update_key", auth="admin")
+route("GET", "/v1/credits/ledger", "billing:my_ledger")
+
+# Usage analytics: a key's own account under /v1, any account (account_id) under /admin
+route("GET", "/v1/usage/summary", "usage:summary")
+route("GET", "/v1/usage/timeseries", "usage:timeseries")
+route("GET", "/v1/usage/top-models", "usage:top_models")
+route("GET", "/v1/usage/quota", "usage:quota")
+route("GET", "/v1/usage/calls", "usage:calls")
+route("GET", "/v1/usage/calls.csv", "usage:calls_csv")
+route("GET", "/v1/usage/calls/{request_id}", "usage:call")
+route("GET", "/admin/usage/summary", "usage:admin_summary", auth="admin")
+route("GET", "/admin/usage/timeseries", "usage:admin_timeseries", auth="admin")
+route("GET", "/admin/usage/top-models", "usage:admin_top_models", auth="admin")
+route("GET", "/admin/usage/quota", "usage:admin_quota", auth="admin")
+route("GET", "/admin/usage/calls", "usage:admin_calls", auth="admin")
+route("GET", "/admin/usage/calls.csv", "usage:admin_calls_csv", auth="admin")
+route("GET", "/admin/usage/calls/{request_id}", "usage:admin_call", auth="admin")

@@ -102,6 +102,34 @@ def cmd_rekey(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rates(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        query = {k: v for k, v in {"provider": args.provider, "search": args.search}.items() if v}
+        return _admin_call("billing:list_rates", query=query)
+    if args.action == "set":
+        fields = {"provider": args.provider, "model": args.model, "type": args.type, "input_rate": args.input_rate,
+                  "output_rate": args.output_rate, "cache_read_rate": args.cache_read_rate,
+                  "cache_write_rate": args.cache_write_rate, "image_rate": args.image_rate}
+        return _admin_call("billing:set_rate", body={k: v for k, v in fields.items() if v is not None})
+    if args.action == "deprecate":
+        return _admin_call("billing:update_rate", params={"id": str(args.id)}, body={"deprecated": True})
+    body = {"margin": args.margin, "credit_price": args.credit_price, "source": args.source, "dry_run": not args.apply}
+    if args.provider:
+        body["provider"] = args.provider
+    return _admin_call("billing:bulk_rates", body=body)
+
+
+def cmd_credits(args: argparse.Namespace) -> int:
+    if args.action == "accounts":
+        return _admin_call("billing:list_accounts")
+    body = {"amount": args.amount, "kind": args.kind}
+    if args.expires_at:
+        body["expires_at"] = args.expires_at
+    if args.note:
+        body["note"] = args.note
+    return _admin_call("billing:add_credits", params={"id": args.account_id}, body=body)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -233,6 +261,40 @@ def parser() -> argparse.ArgumentParser:
         p.set_defaults(fn=cmd_credentials)
     creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): "
                                    "seal every credential with the new secret").set_defaults(fn=cmd_rekey)
+
+    rates = sub.add_parser("rates", help="model rates (credits per token / image)").add_subparsers(
+        dest="action", required=True)
+    p = rates.add_parser("list", help="list rates")
+    p.add_argument("--provider")
+    p.add_argument("--search")
+    p.set_defaults(fn=cmd_rates)
+    p = rates.add_parser("set", help="create or replace a model's rate")
+    p.add_argument("provider")
+    p.add_argument("model")
+    p.add_argument("--type", default="chat", choices=["chat", "embedding", "image", "video"])
+    for name in ("input", "output", "cache-read", "cache-write", "image"):
+        p.add_argument(f"--{name}-rate", type=float)
+    p.set_defaults(fn=cmd_rates)
+    p = rates.add_parser("deprecate", help="stop selling a model at its rate")
+    p.add_argument("id", type=int)
+    p.set_defaults(fn=cmd_rates)
+    p = rates.add_parser("bulk", help="rate = unit cost x (1 + margin) / credit price (a dry run unless --apply)")
+    p.add_argument("--margin", type=float, required=True)
+    p.add_argument("--credit-price", type=float, required=True, help="USD per credit")
+    p.add_argument("--provider")
+    p.add_argument("--source", choices=["existing", "catalogue"], default="existing")
+    p.add_argument("--apply", action="store_true")
+    p.set_defaults(fn=cmd_rates)
+
+    credits = sub.add_parser("credits", help="accounts and their credits").add_subparsers(dest="action", required=True)
+    credits.add_parser("accounts", help="list accounts and balances").set_defaults(fn=cmd_credits)
+    p = credits.add_parser("add", help="grant, top up or refund credits")
+    p.add_argument("account_id")
+    p.add_argument("amount", type=float)
+    p.add_argument("--kind", choices=["grant", "topup", "refund"], default="grant")
+    p.add_argument("--expires-at", type=int, help="epoch ms (grants only)")
+    p.add_argument("--note")
+    p.set_defaults(fn=cmd_credits)
     return top
 
 

@@ -1,7 +1,7 @@
 """Wire models of the admin API."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -60,3 +60,65 @@ class CredentialUpdate(BaseModel):
     value: str | dict[str, str] | None = Field(default=None, min_length=1)
     weight: int | None = Field(default=None, ge=1, le=1000)
     active: bool | None = None
+
+
+class KeyUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=200)
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
+    daily_cap: float | None = Field(default=None, ge=0)  # credits
+    monthly_cap: float | None = Field(default=None, ge=0)
+    expires_at: int | None = Field(default=None, ge=0)  # epoch ms
+
+
+NonNegative = Field(default=None, ge=0)
+
+
+class RateFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["chat", "embedding", "image", "video"] | None = None
+    input_rate: float | None = NonNegative  # credits per token
+    output_rate: float | None = NonNegative
+    cache_read_rate: float | None = NonNegative
+    cache_write_rate: float | None = NonNegative
+    image_rate: float | None = NonNegative  # credits per image
+    second_rate: float | None = NonNegative  # credits per second (video)
+    input_cost_usd: float | None = NonNegative  # the provider's unit costs
+    output_cost_usd: float | None = NonNegative
+    cache_read_cost_usd: float | None = NonNegative
+    cache_write_cost_usd: float | None = NonNegative
+    image_cost_usd: float | None = NonNegative
+    metadata: dict[str, Any] | None = None
+    deprecated: bool | None = None
+
+
+class RateCreate(RateFields):
+    provider: str = Field(min_length=1)
+    model: str = Field(min_length=1)
+    type: Literal["chat", "embedding", "image", "video"] = "chat"
+    input_rate: float = Field(default=0, ge=0)
+    output_rate: float = Field(default=0, ge=0)
+
+
+class BulkRates(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    margin: float = Field(ge=-0.99, le=100)  # 0.2 = unit cost + 20 %
+    credit_price: float = Field(gt=0)  # USD per credit
+    provider: str | None = None
+    models: list[str] | None = None
+    source: Literal["existing", "catalogue"] = "existing"
+    dry_run: bool = True
+
+
+class CreditChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: float = Field(gt=0)  # credits
+    kind: Literal["grant", "topup", "refund"] = "grant"
+    expires_at: int | None = Field(default=None, ge=0)  # epoch ms; grants only
+    note: str | None = Field(default=None, max_length=500)
+    request_id: str | None = None  # the call a refund is for

@@ -1,7 +1,6 @@
 """Live checks of credentials: on add, on demand, and in the background for disabled ones."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from chalicelib.config import settings
@@ -58,14 +57,3 @@ async def recheck_due() -> int:
         else:
             health.disable(row["id"], reason)
     return len(due)
-
-
-async def run_forever() -> None:
-    """The background loop of the long-running server (Lambda uses a scheduled function)."""
-    interval = float(settings().env.get("AIHUB_RECHECK_INTERVAL_S") or 5)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await recheck_due()
-        except Exception:
-            log.exception("credential re-check failed")

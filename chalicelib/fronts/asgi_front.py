@@ -120,7 +120,7 @@ class AsgiApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                from chalicelib.credentials.recheck import run_forever
+                from chalicelib.handlers.maintenance import run_forever
 
                 background = asyncio.create_task(run_forever())
                 await send({"type": "lifespan.startup.complete"})

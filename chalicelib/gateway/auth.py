@@ -20,6 +20,7 @@ class Principal:
     key_id: str | None
     account_id: str | None
     role: str
+    key: keys.KeyRecord | None = None  # its limits; None for AIHUB_ADMIN_KEY
 
     @property
     def is_admin(self) -> bool:
@@ -68,4 +69,4 @@ def authenticate(req: ApiRequest, *, admin: bool = False) -> Principal:
         raise ApiError(401, f"Invalid API key ({keys.mask(raw)}).", code="invalid_api_key")
     if admin and record.role != "admin":
         raise ApiError(403, "This route needs an admin key.", code="admin_required")
-    return Principal(record.id, record.account_id, record.role)
+    return Principal(record.id, record.account_id, record.role, record)

@@ -1,8 +1,9 @@
-"""The request pipeline: resolve -> call -> settle, one record per call, streams included.
+"""The request pipeline: resolve -> admit -> call (with failover) -> settle.
 
-Both fronts run this same code. Every call ends in exactly one `model_calls` row: written
-before a non-streamed response is returned, and before the final `[DONE]` (or error event) of a
-stream, so a client that has its answer can already find the call.
+Both fronts run this same code. Every call ends in exactly one `model_calls` row, written in
+the same transaction as its charge (and the release of its reservation): before a
+non-streamed response is returned, and before the final `[DONE]` (or error event) of a stream,
+so a client that has its answer can already find the call.
 """
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from typing import Any, TypeVar
 
 import orjson
 
+from chalicelib.billing import accounting, admission
+from chalicelib.billing.cost import charge
 from chalicelib.errors import ApiError
+from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
-from chalicelib.gateway import failover
 from chalicelib.gateway.resolve import plan
 from chalicelib.providers import sse
 from chalicelib.providers.base import Adapter, ChatStream, Result, Target, UpstreamError, Usage
@@ -31,21 +34,25 @@ T = TypeVar("T")
 
 
 class Call:
-    """One call in flight: its record, its clock, and how it settles."""
+    """One call in flight: its record, its clock, its reservation, and how it settles."""
 
-    def __init__(self, req: ApiRequest, who: Principal, kind: str, model: str, stream: bool = False) -> None:
+    def __init__(self, req: ApiRequest, who: Principal, kind: str, body: dict[str, Any]) -> None:
         self.started = time.perf_counter()
+        self.who = who
+        self.body = body
+        self.model: str = body["model"]
         self.record = CallRecord(
             request_id=req.request_id,
             created_at=int(time.time() * 1000),
             type=kind,
             account_id=who.account_id,
             key_id=who.key_id,
-            requested_model=model,
-            stream=int(stream),
+            requested_model=self.model,
+            stream=int(bool(body.get("stream"))),
         )
         self.settled = False
         self.attempts: list[dict[str, Any]] = []
+        self.admission: admission.Admission | None = None
 
     def attempt(self, target: Target, error: UpstreamError | None, began: float) -> None:
         """Note one try; the record names the last provider and credential tried."""
@@ -62,7 +69,10 @@ class Call:
         })
 
     def headers(self) -> dict[str, str]:
-        return {"x-aihub-provider": self.record.provider or "", "x-aihub-model": self.record.model or ""}
+        out = {"x-aihub-provider": self.record.provider or "", "x-aihub-model": self.record.model or ""}
+        if self.admission is not None:
+            out.update(self.admission.headers)
+        return out
 
     def settle(self, usage: Usage | None, error: ApiError | None = None, ttfb_ms: float | None = None) -> None:
         rec = self.record
@@ -90,14 +100,25 @@ class Call:
         # Written inline on the event loop: measured faster than a writer thread (one WAL
         # commit is ~0.1 ms), and a Lambda container serves one request at a time anyway.
         try:
-            store().write(lambda conn: self._write(conn, rec))
+            store().write(lambda conn: self._write(conn, usage if error is None else None))
         except Exception:  # the client's answer must not be lost because the log write failed
             log.exception("could not record call %s", rec.request_id)
 
-
-    @staticmethod
-    def _write(conn: sqlite3.Connection, rec: CallRecord) -> None:
-        """Everything a call changes, in one transaction."""
+    def _write(self, conn: sqlite3.Connection, usage: Usage | None) -> None:
+        """Everything a call changes, in one transaction: charge, release, counters, record."""
+        rec, adm = self.record, self.admission
+        rec.credits = 0
+        if adm is not None:
+            if adm.minute and usage is not None:
+                tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens + usage.output_tokens
+                conn.execute("UPDATE key_usage SET tokens = tokens + ? WHERE key_id = ? AND period = ?",
+                             (tokens, adm.key_id, adm.minute))
+            if adm.hold:
+                rate = adm.rates.get((rec.provider or "", rec.model or ""))
+                if usage is not None and rate is not None:
+                    rec.credits = accounting.settle(conn, rec.request_id, charge(rate, usage))
+                else:
+                    accounting.release(conn, rec.request_id)
         calls.insert(conn, rec)
         if rec.status == "success" and rec.credential_id and rec.credential_id.startswith("cred_"):
             provider_rows.mark_used(conn, rec.credential_id, rec.created_at)
@@ -107,10 +128,12 @@ def _error_frame(error: ApiError) -> bytes:
     return sse.frame(orjson.dumps(error.body()))
 
 
-async def _attempt(call: Call, model: str, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
-    """Resolve and call, with failover; a failure is recorded as a failed call before it propagates."""
+async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
+    """Resolve, admit and call with failover; a failure is recorded before it propagates."""
     try:
-        return await failover.run(plan(model), invoke, call.attempt)
+        routes, call.admission = admission.admit(call.record.request_id, call.who, plan(call.model),
+                                                 call.record.type, call.body)
+        return await failover.run(routes, invoke, call.attempt)
     except ApiError as error:
         call.settle(None, error)
         raise
@@ -119,18 +142,17 @@ async def _attempt(call: Call, model: str, invoke: Callable[[Adapter, Target], A
         raise
 
 
-async def _run(call: Call, model: str, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
-    result = await _attempt(call, model, invoke)
+async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
+    result = await _attempt(call, invoke)
     call.settle(result.usage, ttfb_ms=result.ttfb_ms)
     return raw_json_response(result.body, headers=call.headers())
 
 
 async def chat(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    model = body["model"]
+    call = Call(req, who, "chat", body)
     if not body.get("stream"):
-        return await _run(Call(req, who, "chat", model), model, lambda a, t: a.chat(t, body))
-    call = Call(req, who, "chat", model, stream=True)
-    stream = await _attempt(call, model, lambda a, t: a.chat_stream(t, body))
+        return await _run(call, lambda a, t: a.chat(t, body))
+    stream = await _attempt(call, lambda a, t: a.chat_stream(t, body))
     return sse_response(_relay(call, stream), call.headers())
 
 
@@ -143,8 +165,8 @@ async def _relay(call: Call, stream: ChatStream) -> AsyncGenerator[bytes, None]:
         yield _error_frame(stream.error) if stream.error else sse.DONE
     finally:
         if not call.settled:
-            # The client left mid-stream: read the rest so the call is recorded (and later
-            # charged) with the usage the provider reports, not a guess.
+            # The client left mid-stream: read the rest so the call is recorded and charged
+            # with the usage the provider reports, not a guess.
             call.record.error_code = "client_disconnected"
             try:
                 async for _ in frames:
@@ -157,10 +179,8 @@ async def _relay(call: Call, stream: ChatStream) -> AsyncGenerator[bytes, None]:
 
 
 async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    model = body["model"]
-    return await _run(Call(req, who, "embedding", model), model, lambda a, t: a.embeddings(t, body))
+    return await _run(Call(req, who, "embedding", body), lambda a, t: a.embeddings(t, body))
 
 
 async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    model = body["model"]
-    return await _run(Call(req, who, "image", model), model, lambda a, t: a.images(t, body))
+    return await _run(Call(req, who, "image", body), lambda a, t: a.images(t, body))

@@ -27,6 +27,8 @@ def key_view(record: keys.KeyRecord) -> dict[str, Any]:
         "masked": record.masked,
         "rpm": record.rpm,
         "tpm": record.tpm,
+        "daily_cap": None if record.daily_cap is None else from_minor(record.daily_cap),
+        "monthly_cap": None if record.monthly_cap is None else from_minor(record.monthly_cap),
         "created_at": record.created_at,
         "expires_at": record.expires_at,
         "revoked_at": record.revoked_at,
@@ -65,16 +67,17 @@ async def revoke_key(req: ApiRequest, who: Principal) -> ApiResponse:
     return json_response(key_view(record))
 
 
-def _int_param(req: ApiRequest, name: str, low: int, high: int) -> int | None:
-    raw = req.query.get(name)
+def int_param(source: dict[str, str], name: str, low: int, high: int) -> int | None:
+    """An integer query (or path) parameter within bounds, or None when absent."""
+    raw = source.get(name)
     if raw is None or raw == "":
         return None
     try:
         value = int(raw)
     except ValueError:
-        raise bad_request(f"Query parameter '{name}' must be an integer.", param=name) from None
+        raise bad_request(f"Parameter '{name}' must be an integer.", param=name) from None
     if not low <= value <= high:
-        raise bad_request(f"Query parameter '{name}' must be between {low} and {high}.", param=name)
+        raise bad_request(f"Parameter '{name}' must be between {low} and {high}.", param=name)
     return value
 
 
@@ -89,8 +92,8 @@ def call_view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def list_calls(req: ApiRequest, who: Principal) -> ApiResponse:
-    limit = _int_param(req, "limit", 1, MAX_PAGE) or DEFAULT_PAGE
-    before = _int_param(req, "before", 1, 2**62)
+    limit = int_param(req.query, "limit", 1, MAX_PAGE) or DEFAULT_PAGE
+    before = int_param(req.query, "before", 1, 2**62)
     rows = calls.list_calls(store(), account_id=req.query.get("account_id"), limit=limit + 1, before=before)
     page = rows[:limit]
     has_more = len(rows) > limit

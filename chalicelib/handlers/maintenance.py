@@ -1,22 +1,47 @@
 """Periodic work: on Lambda a scheduled function, in `aihub serve` a background task."""
 from __future__ import annotations
 
-from chalicelib.credentials import recheck
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+
+from chalicelib.analytics import rollup
+from chalicelib.billing import accounting
+from chalicelib.config import previous_secret, settings
+from chalicelib.credentials import crypto, pool, recheck
+from chalicelib.store import ledger
+from chalicelib.store import providers as rows
+from chalicelib.store.shared import store
+
+# Longer than any call may run (Lambda's 15-minute ceiling): a hold this old belongs to a call
+# whose process died before it could settle.
+STALE_HOLD_MS = 20 * 60 * 1000
+KEEP_MINUTES = 2  # per-minute rate-limit counters older than this are done with
+
+log = logging.getLogger("aihub.maintenance")
 
 
 async def run() -> None:
     await recheck.recheck_due()
     rekey_credentials()
+    now = int(time.time() * 1000)
+
+    def tidy(conn) -> None:
+        accounting.release_stale(conn, now - STALE_HOLD_MS)
+        ledger.expire_grants(conn, now)
+        conn.execute("DELETE FROM key_usage WHERE period LIKE 'rpm:%' AND CAST(substr(period, 5) AS INTEGER) < ?",
+                     (now // 60000 - KEEP_MINUTES,))
+
+    store().write(tidy)
+    # In a thread: after a long pause (or an upgrade) there may be many calls to fold.
+    await asyncio.to_thread(rollup.catch_up, store())
 
 
 def rekey_credentials() -> int:
     """After a rotation of the master secret, seal every credential with the new one; returns
     how many. Free when nothing is left to do: the old secret is asked for only if a row needs it."""
-    from chalicelib.config import previous_secret, settings
-    from chalicelib.credentials import crypto, pool
-    from chalicelib.store import providers as rows
-    from chalicelib.store.shared import store
-
     secret, done = settings().secret, 0
     if not secret:
         return 0
@@ -25,9 +50,26 @@ def rekey_credentials() -> int:
             continue
         sealed = crypto.rekey(secret, previous_secret(), row["secret"], row["id"])
         if sealed is not None:  # compare-and-set: an admin's new value written meanwhile wins
-            done += store().write(lambda conn, row=row, sealed=sealed: conn.execute(
-                "UPDATE credentials SET secret = ? WHERE id = ? AND secret = ?",
-                (sealed, row["id"], row["secret"])).rowcount)
+            done += store().write(_reseal(row["id"], row["secret"], sealed))
     if done:
         pool.invalidate()
     return done
+
+
+def _reseal(credential_id: str, old: str, new: str) -> Callable[[sqlite3.Connection], int]:
+    def tx(conn: sqlite3.Connection) -> int:
+        return conn.execute("UPDATE credentials SET secret = ? WHERE id = ? AND secret = ?",
+                            (new, credential_id, old)).rowcount
+
+    return tx
+
+
+async def run_forever() -> None:
+    """`aihub serve`'s background task: the scheduled work, every few seconds."""
+    interval = float(settings().env.get("AIHUB_RECHECK_INTERVAL_S") or 5)
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run()
+        except Exception:
+            log.exception("maintenance failed")

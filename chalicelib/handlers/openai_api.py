@@ -9,21 +9,38 @@ from chalicelib.errors import bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.billing import rates
+from chalicelib.billing.cost import Rate
 from chalicelib.credentials import pool
 from chalicelib.gateway import catalog
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
 _CREATED = 1_735_689_600  # a fixed date: the catalogue has no real creation times
+RATE_NAMES = ("input_rate", "output_rate", "cache_read_rate", "cache_write_rate", "image_rate", "second_rate")
+
+
+def _priced(rate: Rate) -> dict[str, object]:
+    return {"type": rate.type, **{name: from_minor(value) for name in RATE_NAMES
+                                  if (value := getattr(rate, name)) is not None}}
 
 
 async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
-    data = [
-        {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED, "owned_by": spec.name}
-        for spec in catalog.providers().values()
-        if pool.active_count(spec)
-        for model in spec.models
-    ]
+    """Without billing: every model of every usable provider. With billing: the priced ones,
+    with their rates (credits per token, per image, per second)."""
+    usable = {name: spec for name, spec in catalog.providers().items() if pool.active_count(spec)}
+    if settings().billing:
+        data = [
+            {"id": f"{provider}/{model}", "object": "model", "created": _CREATED, "owned_by": provider,
+             "pricing": _priced(rate)}
+            for (provider, model), rate in sorted(rates.all_rates().items()) if provider in usable
+        ]
+    else:
+        data = [
+            {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED, "owned_by": spec.name}
+            for spec in usable.values()
+            for model in spec.models
+        ]
     return json_response({"object": "list", "data": data})
 
 

@@ -41,6 +41,8 @@ class KeyRecord:
     masked: str
     rpm: int | None
     tpm: int | None
+    daily_cap: int | None  # minor credit units a day, None: no cap
+    monthly_cap: int | None
     created_at: int
     expires_at: int | None
     revoked_at: int | None
@@ -75,6 +77,8 @@ def create_key(
     credits_minor: int | None = None,
     rpm: int | None = None,
     tpm: int | None = None,
+    daily_cap: int | None = None,
+    monthly_cap: int | None = None,
 ) -> tuple[KeyRecord, str]:
     """Make a key (and its account unless one is named); returns the record and the raw key."""
     raw = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -87,12 +91,12 @@ def create_key(
             raise LookupError(f"account {acct} does not exist")
         key_id = new_id("key")
         conn.execute(
-            "INSERT INTO api_keys (id, account_id, name, key_hash, masked, role, rpm, tpm, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key_id, acct, name, hash_key(raw), mask(raw), role, rpm, tpm, now_ms()),
+            "INSERT INTO api_keys (id, account_id, name, key_hash, masked, role, rpm, tpm, daily_cap, monthly_cap,"
+            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (key_id, acct, name, hash_key(raw), mask(raw), role, rpm, tpm, daily_cap, monthly_cap, now_ms()),
         )
         if credits_minor:
-            ledger.add(conn, acct, credits_minor, kind="grant", key_id=key_id, note="granted with key")
+            ledger.grant(conn, acct, credits_minor, key_id=key_id, note="granted with key")
         created = get_key(conn, key_id)
         assert created is not None
         return created
@@ -121,6 +125,21 @@ def list_keys(store: Store, account_id: str | None = None) -> list[KeyRecord]:
 def revoke_key(store: Store, key_id: str) -> KeyRecord | None:
     def tx(conn: sqlite3.Connection) -> KeyRecord | None:
         conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_ms(), key_id))
+        return get_key(conn, key_id)
+
+    return store.write(tx)
+
+
+LIMIT_FIELDS = ("name", "rpm", "tpm", "daily_cap", "monthly_cap", "expires_at")
+
+
+def update_key(store: Store, key_id: str, fields: dict[str, object]) -> KeyRecord | None:
+    values = {k: v for k, v in fields.items() if k in LIMIT_FIELDS}
+
+    def tx(conn: sqlite3.Connection) -> KeyRecord | None:
+        if values:
+            sets = ", ".join(f"{k} = ?" for k in values)
+            conn.execute(f"UPDATE api_keys SET {sets} WHERE id = ?", (*values.values(), key_id))
         return get_key(conn, key_id)
 
     return store.write(tx)

@@ -28,6 +28,50 @@ def add(
     )
 
 
+def grant(conn: sqlite3.Connection, account_id: str, amount: int, *, kind: str = "grant",
+          expires_at: int | None = None, key_id: str | None = None, request_id: str | None = None,
+          note: str | None = None) -> None:
+    """Credit an account; what a grant adds is tracked so that its expiry takes only the unused part."""
+    add(conn, account_id, amount, kind=kind, key_id=key_id, request_id=request_id, note=note, expires_at=expires_at)
+    conn.execute("INSERT INTO credit_grants (account_id, amount, remaining, expires_at, created_at)"
+                 " VALUES (?, ?, ?, ?, ?)", (account_id, amount, amount, expires_at, int(time.time() * 1000)))
+
+
+def consume_grants(conn: sqlite3.Connection, account_id: str, amount: int) -> None:
+    """Spend from the grants that expire first (then those that never do)."""
+    rows = conn.execute(
+        "SELECT id, remaining FROM credit_grants WHERE account_id = ? AND remaining > 0"
+        " ORDER BY expires_at IS NULL, expires_at, id", (account_id,)).fetchall()
+    for grant_id, remaining in rows:
+        if amount <= 0:
+            break
+        take = min(remaining, amount)
+        conn.execute("UPDATE credit_grants SET remaining = remaining - ? WHERE id = ?", (take, grant_id))
+        amount -= take
+
+
+def expire_grants(conn: sqlite3.Connection, at: int) -> int:
+    """Take back what is left of grants past their expiry; returns the amount expired."""
+    total = 0
+    for grant_id, account_id, remaining in conn.execute(
+            "SELECT id, account_id, remaining FROM credit_grants WHERE expires_at IS NOT NULL AND expires_at <= ?"
+            " AND remaining > 0", (at,)).fetchall():
+        balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+        take = min(remaining, max(balance, 0))  # credit held by calls in flight is not clawed back
+        conn.execute("UPDATE credit_grants SET remaining = 0 WHERE id = ?", (grant_id,))
+        if take:
+            add(conn, account_id, -take, kind="expire", note=f"grant {grant_id} expired")
+            total += take
+    return total
+
+
+def entries(store: Store, account_id: str, *, limit: int, before: int | None = None) -> list[dict]:
+    """Newest first, paged by id."""
+    sql = "SELECT * FROM credit_ledger WHERE account_id = ?" + (" AND id < ?" if before else "") + " ORDER BY id DESC LIMIT ?"
+    params = (account_id, before, limit) if before else (account_id, limit)
+    return [dict(r) for r in store.query(sql, params)]
+
+
 @dataclass(frozen=True, slots=True)
 class Balance:
     balance: int

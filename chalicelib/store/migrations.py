@@ -161,7 +161,89 @@ def _v2_providers(db) -> None:
     db["model_calls"].add_column("attempts", str)  # JSON list, one entry per provider attempt
 
 
-MIGRATIONS: list[Callable] = [_v1_core, _v2_providers]
+def _v3_billing(db) -> None:
+    # Rates are integers of minor credit units (10**-9 credit) per token / image / second;
+    # the *_cost_usd columns are the provider's own unit prices, for margin-mode pricing.
+    db["model_rates"].create(
+        {
+            "id": int,
+            "provider": str,
+            "model": str,
+            "type": str,  # chat | embedding | image | video
+            "input_rate": int,
+            "output_rate": int,
+            "cache_read_rate": int,
+            "cache_write_rate": int,
+            "image_rate": int,
+            "second_rate": int,
+            "input_cost_usd": float,
+            "output_cost_usd": float,
+            "cache_read_cost_usd": float,
+            "cache_write_cost_usd": float,
+            "image_cost_usd": float,
+            "metadata": str,  # JSON: context window, max output tokens, features
+            "deprecated": int,
+            "created_at": int,
+            "updated_at": int,
+        },
+        pk="id",
+        not_null={"provider", "model", "type", "input_rate", "output_rate", "deprecated", "created_at", "updated_at"},
+        defaults={"input_rate": 0, "output_rate": 0, "deprecated": 0},
+    )
+    db["model_rates"].create_index(["provider", "model"], unique=True)
+    # What is left of each grant, consumed earliest-expiring first, so expiry takes only the unused part.
+    db["credit_grants"].create(
+        {"id": int, "account_id": str, "amount": int, "remaining": int, "expires_at": int, "created_at": int},
+        pk="id",
+        not_null={"account_id", "amount", "remaining", "created_at"},
+        foreign_keys=[("account_id", "accounts", "id")],
+    )
+    db["credit_grants"].create_index(["account_id", "remaining"])
+    db["api_keys"].add_column("daily_cap", int)
+    db["api_keys"].add_column("monthly_cap", int)
+    # Per-key counters of a period ("rpm:<minute>", "day:<yyyy-mm-dd>", "month:<yyyy-mm>").
+    db["key_usage"].create(
+        {"key_id": str, "period": str, "requests": int, "tokens": int, "spent": int, "reserved": int},
+        pk=("key_id", "period"),
+        not_null={"requests", "tokens", "spent", "reserved"},
+        defaults={"requests": 0, "tokens": 0, "spent": 0, "reserved": 0},
+    )
+    # Credit held by calls in flight; a call that never settles (a Lambda killed at its timeout)
+    # is found here by the maintenance job and its hold released.
+    db["reservations"].create(
+        {"request_id": str, "account_id": str, "key_id": str, "amount": int, "periods": str, "created_at": int},
+        pk="request_id",
+        not_null={"account_id", "amount", "created_at"},
+    )
+    db["reservations"].create_index(["created_at"])
+
+
+def _v4_usage_rollups(db) -> None:
+    # Sums and latency histograms of the calls per grain (hour, day, month), cube (which
+    # dimensions a row keeps; '' in the others) and period, folded in from model_calls by
+    # chalicelib.analytics.rollup. '' also stands for NULL, which a primary key cannot match.
+    # WITHOUT ROWID: rows are small, and a range of periods is one contiguous read of the key.
+    db.execute(
+        "CREATE TABLE usage_rollup ("
+        " grain TEXT NOT NULL, cube TEXT NOT NULL, period INTEGER NOT NULL,"
+        " account_id TEXT NOT NULL, key_id TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,"
+        " type TEXT NOT NULL,"
+        " calls INTEGER NOT NULL, errors INTEGER NOT NULL,"
+        " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,"
+        " cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, images INTEGER NOT NULL,"
+        " credits INTEGER NOT NULL, duration_hist BLOB, ttfb_hist BLOB,"
+        " PRIMARY KEY (grain, cube, period, account_id, key_id, provider, model, type)"
+        ") WITHOUT ROWID"
+    )
+    db["usage_rollup"].create_index(["grain", "cube", "account_id", "period"])
+    db["rollup_state"].create({"name": str, "last_id": int, "updated_at": int}, pk="name",
+                              not_null={"last_id", "updated_at"})
+    # The call-log queries: newest first within an account or a key, by time range.
+    db["model_calls"].create_index(["account_id", "created_at"])
+    db["model_calls"].create_index(["key_id", "created_at"])
+
+
+MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups]
 
 
 def migrate(store: Store) -> int:

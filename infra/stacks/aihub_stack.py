@@ -197,8 +197,9 @@ class AihubStack(cdk.Stack):
         for path, methods in paths.items():
             for method, operation in methods.items():
                 if "x-amazon-apigateway-integration" in operation:
+                    key = path.replace(".", "\\.")  # "/v1/usage/calls.csv": a dot would split the override path
                     rest_api.add_property_override(
-                        f"DefinitionBody.paths.{path}.{method}.x-amazon-apigateway-integration.timeoutInMillis",
+                        f"DefinitionBody.paths.{key}.{method}.x-amazon-apigateway-integration.timeoutInMillis",
                         seconds * 1000)
 
     def _secret(self, construct_id: str, name: str, description: str, length: int,

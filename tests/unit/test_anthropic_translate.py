@@ -7,11 +7,9 @@ import orjson
 import pytest
 
 from chalicelib.errors import ApiError
-from chalicelib.providers.anthropic import api, translate
+from chalicelib.providers.anthropic import translate
 from chalicelib.providers.base import (
     Credential,
-    ProviderSpec,
-    Target,
     UpstreamError,
     Usage,
 )
