@@ -1,4 +1,4 @@
-"""`python -m tests.bench [--quick] [--json PATH]`: run every measurement, print one table.
+"""`python -m tests.bench [--quick] [--json PATH]`: run every measurement, print the tables.
 
 Figures only, never assertions: timings on a shared 2-core box are for reading, not gating.
 """
@@ -32,12 +32,17 @@ def _commit() -> str:
         return "unknown"
 
 
+_STARTED = time.perf_counter()
+
+
 def _progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)  # stdout stays just the table
+    elapsed = time.perf_counter() - _STARTED
+    print(f"[bench {elapsed:5.1f}s] {message}", file=sys.stderr, flush=True)  # stdout stays just the tables
 
 
 def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     results: dict[str, Any] = {}
     with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="aihub-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -58,12 +63,36 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
         results["throughput"] = scenarios.throughput(upstream, wal, plan)
         _progress("upstream connection reuse")
         results["upstream_reuse"] = scenarios.upstream_reuse(upstream, wal, plan)
-        stack.close()  # stop servers before timing cold starts: they would only add noise
+        stack.close()  # stop servers before the next ones start: idle ones would only add noise
+
+        _progress(f"translation cost: streamed chat, {scenarios.TRANSLATION_CHUNKS} chunks, to OpenAI- vs "
+                  "Anthropic-dialect fakes")
+        with ExitStack() as sub:
+            echo = start_upstream(sub, scenarios.TRANSLATION_CHUNK_DELAY_S,
+                                  ["--anthropic-echo", "--chunks", str(scenarios.TRANSLATION_CHUNKS)])
+            translating = start_gateway_process(sub, tmp, echo, "translate", "wal")
+            results["translation"] = scenarios.translation(echo, translating, plan)
+        _progress("translation cost in-process (timeit over the stream translators)")
+        results["translation_micro"] = scenarios.translation_micro(plan)
+
+        _progress("failover: 5 credentials on openai + openrouter, one failing half its calls (HTTP 500)")
+        with ExitStack() as sub:
+            flaky_up = start_upstream(sub, extra_args=scenarios.failover_upstream_args())
+            env = scenarios.failover_env(flaky_up)
+            healthy = start_gateway_process(sub, tmp, flaky_up, "healthy", "wal", env)
+            flaky = start_gateway_process(sub, tmp, flaky_up, "flaky", "wal", env)
+            scenarios.add_credentials(healthy, scenarios.failover_keys(flaky=False))
+            scenarios.add_credentials(flaky, scenarios.failover_keys(flaky=True))
+            results["failover"] = scenarios.failover(flaky, healthy, 1, plan)
+            _progress("failover, concurrency 16")
+            results["failover"] += scenarios.failover(flaky, healthy, 16, plan)
         _progress("cold start")
         results["cold_start"] = scenarios.cold_start(tmp, plan)
     results["meta"] = {
         "mode": mode, "plan": vars(plan), "python": platform.python_version(), "cpus": os.cpu_count(),
         "commit": _commit(), "elapsed_s": time.perf_counter() - started, "timestamp": int(time.time()),
+        # Other work on the box skews every figure: the 1-minute load average before and after.
+        "loadavg_1m": [load_before, os.getloadavg()[0]],
     }
     return results
 

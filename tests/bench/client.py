@@ -23,10 +23,17 @@ class Sample:
 
 
 class HttpError(RuntimeError):
-    """A non-2xx answer: a benchmark of error responses would be meaningless, so stop."""
+    """A non-2xx answer (or a closed keep-alive connection). Measurements of successful calls
+    stop on it; the failover one counts it as a client-visible error instead."""
+
+    def __init__(self, message: str, status: int, closed: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.closed = closed  # the server closed the connection: open a new one
 
 
-def build_request(host: str, port: int, path: str, body: dict[str, Any], token: str | None = None) -> bytes:
+def build_request(host: str, port: int, path: str, body: dict[str, Any], token: str | None = None,
+                  headers: dict[str, str] | None = None) -> bytes:
     """Exact request bytes, built once and written as is for every sample."""
     payload = orjson.dumps(body)
     lines = [
@@ -38,6 +45,7 @@ def build_request(host: str, port: int, path: str, body: dict[str, Any], token: 
     ]
     if token:
         lines.append(f"authorization: Bearer {token}")
+    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
 
@@ -56,6 +64,10 @@ class Connection:
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader, self.writer = reader, writer
+        self.last_used = time.perf_counter()
+
+    def idle_s(self) -> float:
+        return time.perf_counter() - self.last_used
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
@@ -76,12 +88,13 @@ class Connection:
         elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
             body, first_data = await self._read_chunked(clock)
         else:
-            raise HttpError(f"unsupported response framing: {headers!r}")
-        ended = clock()
+            raise HttpError(f"unsupported response framing: {headers!r}", status)
+        ended = self.last_used = clock()
+        closed = headers.get(b"connection", b"").lower() == b"close"
         if status >= 300:
-            raise HttpError(f"HTTP {status}: {body[:300]!r}")
-        if headers.get(b"connection", b"").lower() == b"close":
-            raise HttpError("server closed the keep-alive connection")
+            raise HttpError(f"HTTP {status}: {body[:300]!r}", status, closed)
+        if closed:
+            raise HttpError("server closed the keep-alive connection", status, closed)
         first_ms = None if first_data is None else (first_data - started) * 1000
         return Sample((ended - started) * 1000, first_ms)
 

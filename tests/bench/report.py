@@ -64,6 +64,62 @@ COLD: list[Column] = [
 ]
 
 
+def us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def added_us(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}%"
+
+
+TRANSLATION: list[Column] = [
+    ("target", "target", text), ("n", "n", integer), ("TTFT p50", "ttft_p50_ms", ms),
+    ("added TTFT p50", "added_ttft_p50_ms", added), ("stream p50", "stream_p50_ms", ms),
+    ("stream p99", "stream_p99_ms", ms), ("added stream p50", "added_stream_p50_ms", added),
+    ("gateway CPU ms/call", "gateway_cpu_ms_per_call", ms), ("fake CPU ms/call", "upstream_cpu_ms_per_call", ms),
+]
+TRANSLATION_SUMMARY: list[Column] = [
+    ("Anthropic over OpenAI, through the gateway", "measure", text), ("per call ms", "per_call_ms", added),
+    ("per chunk µs", "per_chunk_us", added_us), ("< 0.3 ms/call", "goal_call", text),
+    ("< 20 µs/chunk", "goal_chunk", text),
+]
+TRANSLATION_MICRO: list[Column] = [
+    ("in-process, best of 5 timeit runs", "measure", text), ("OpenAI µs", "openai_us", us),
+    ("Anthropic µs", "anthropic_us", us), ("OpenAI µs/chunk", "openai_per_chunk_us", us),
+    ("Anthropic µs/chunk", "anthropic_per_chunk_us", us), ("added µs/chunk", "added_per_chunk_us", added_us),
+    ("added ms/call", "added_per_call_ms", added),
+]
+FAILOVER: list[Column] = [
+    ("target", "target", text), ("conc", "concurrency", integer), ("ok", "ok", integer),
+    ("errors", "errors", integer), ("calls/s", "calls_per_s", integer), ("p50 ms", "p50_ms", ms),
+    ("p99 ms", "p99_ms", ms), ("added p50", "added_p50_ms", added), ("added p99", "added_p99_ms", added),
+    ("gateway CPU ms/call", "gateway_cpu_ms_per_call", ms), ("retried", "retried_pct", pct),
+    ("retried p50 ms (log)", "retried_p50_ms", ms), ("failed attempts", "failed_attempts", integer),
+    ("via openrouter", "via_openrouter", integer),
+    ("0 errors", "goal_errors", text), ("added <= 1 ms", "goal_added", text),
+]
+
+
+def _failover_rows(rows: Sequence[Row]) -> list[Row]:
+    out = []
+    for row in rows:
+        extra: Row = {"goal_errors": "yes" if row["errors"] == 0 else "NO", "goal_added": "-"}
+        if row["added_p50_ms"] is not None:
+            extra["goal_added"] = "yes" if max(row["added_p50_ms"], row["added_p99_ms"]) <= 1.0 else "NO"
+        out.append({**row, **extra})
+    return out
+
+
+def _error_lines(rows: Sequence[Row]) -> str:
+    lines = [f"  {row['target']}, concurrency {row['concurrency']}: {message}"
+             for row in rows for message in row.get("error_messages") or ()]
+    return ("\nclient-visible errors (first of each run):\n" + "\n".join(lines)) if lines else ""
+
+
 def _cold_rows(rows: Sequence[Row]) -> list[Row]:
     out = []
     for row in rows:
@@ -74,10 +130,17 @@ def _cold_rows(rows: Sequence[Row]) -> list[Row]:
     return out
 
 
+def _load(meta: dict[str, Any]) -> str:
+    if "loadavg_1m" not in meta:
+        return ""
+    before, after = meta["loadavg_1m"]
+    return f", load average {before:.2f} before / {after:.2f} after"
+
+
 def render(results: dict[str, Any]) -> str:
     meta = results["meta"]
     header = (f"aihub bench ({meta['mode']}): {meta['cpus']} CPUs, Python {meta['python']}, "
-              f"commit {meta['commit']}, {meta['elapsed_s']:.0f} s. Loopback; upstream, gateway(s) and "
+              f"commit {meta['commit']}, {meta['elapsed_s']:.0f} s{_load(meta)}. Loopback; upstream, gateway(s) and "
               f"client each in their own process. Times in ms; 'added' = gateway minus direct.")
     parts = [
         header,
@@ -92,6 +155,22 @@ def render(results: dict[str, Any]) -> str:
         table("4) Cold start: fresh `python -c` importing app, GET /health via the Lambda handler (median), "
               "minus bare `python -c pass`", COLD, _cold_rows(results["cold_start"])),
     ]
+    if "translation" in results:
+        parts += [
+            table("6) Translation cost: the same streamed chat (20 content chunks, no delay between events), concurrency 1, "
+                  "interleaved; 'added' = gateway minus direct to the same fake; CPU split per target from schedstat",
+                  TRANSLATION, results["translation"]["rows"]),
+            table("6b) Translation cost, end to end (goal: < 0.3 ms per call and < 20 µs per chunk; per chunk = "
+                  "per call / 20)", TRANSLATION_SUMMARY, results["translation"]["summary"]),
+            table("6c) Translation cost in-process: OpenAI StreamState.feed (relay) vs Anthropic StreamTranslator.feed "
+                  "(translate), realistic events", TRANSLATION_MICRO, results["translation_micro"]),
+        ]
+    if "failover" in results:
+        parts.append(
+            table("7) Failover: non-streamed chat on bare gpt-4o-mini (openai: 3 credentials, then openrouter: 2); "
+                  "'1 of 5 flaky': one openai credential answers HTTP 500 to every second call; 'added' = flaky minus "
+                  "healthy, successful calls only (goal: 0 errors, added p50/p99 within 1 ms)",
+                  FAILOVER, _failover_rows(results["failover"])) + _error_lines(results["failover"]))
     return "\n\n".join(parts)
 
 

@@ -77,3 +77,63 @@ COMPLETION_BODY: bytes = dumps(COMPLETION)
 STREAM_FRAMES: tuple[bytes, ...] = tuple(
     sse_frame(c) for c in (*STREAM_CHUNKS, USAGE_CHUNK)
 ) + (sse_frame("[DONE]"),)
+
+
+# -- longer streams for benchmarks (`--chunks N`) -------------------------------------------
+# The same answer in N content chunks, in both dialects: OpenAI chat chunks here, Anthropic
+# Messages events below, so a translation benchmark compares like with like.
+
+_WORDS: tuple[str, ...] = ("Hello", " from", " the", " fake", " upstream", ",", " one", " token", " at", " a", " time",
+                           ".")
+
+
+def text_pieces(count: int) -> tuple[str, ...]:
+    """`count` token-sized pieces of text (the content chunks of a stream)."""
+    if count < 1:
+        raise ValueError("a stream needs at least one content chunk")
+    return tuple(_WORDS[i % len(_WORDS)] for i in range(count))
+
+
+def usage_for(pieces: tuple[str, ...]) -> dict[str, Any]:
+    return {**USAGE, "completion_tokens": len(pieces), "total_tokens": USAGE["prompt_tokens"] + len(pieces)}
+
+
+def completion_body(pieces: tuple[str, ...]) -> bytes:
+    """The non-streamed answer holding the same text as the stream of `pieces`."""
+    choice = COMPLETION["choices"][0]
+    message = {**choice["message"], "content": "".join(pieces)}
+    return dumps({**COMPLETION, "choices": [{**choice, "message": message}], "usage": usage_for(pieces)})
+
+
+def stream_frames(pieces: tuple[str, ...]) -> tuple[bytes, ...]:
+    """An OpenAI stream of len(pieces) content chunks (the role rides on the first), then the
+    finish chunk, the include_usage chunk and [DONE]: len(pieces) + 3 frames."""
+    chunks = [
+        _chunk({"role": "assistant", "content": pieces[0], "refusal": None}),
+        *(_chunk({"content": piece}) for piece in pieces[1:]),
+        _chunk({}, "stop"),
+        {**_chunk({}), "choices": [], "usage": usage_for(pieces)},
+    ]
+    return (*(sse_frame(c) for c in chunks), sse_frame("[DONE]"))
+
+
+def anthropic_message(pieces: tuple[str, ...]) -> dict[str, Any]:
+    """Anthropic's Messages answer with the text of `pieces`."""
+    from tests.fakes import (
+        anthropic,  # here, not at the top: tests.fakes.rules imports this module
+    )
+
+    return anthropic.message(anthropic.text("".join(pieces)), tokens=anthropic.usage(USAGE["prompt_tokens"], len(pieces)))
+
+
+def anthropic_events(pieces: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Anthropic's event sequence for that message with one text_delta per piece: message_start
+    (with usage), content_block_start, ping, len(pieces) content_block_delta, content_block_stop,
+    message_delta (stop_reason, output_tokens), message_stop."""
+    from tests.fakes import anthropic
+
+    text = "".join(pieces)
+    events = anthropic.events(anthropic_message(pieces), piece=max(1, len(text)))  # the text in one delta
+    (at,) = [i for i, e in enumerate(events) if e["type"] == "content_block_delta"]
+    deltas = [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in pieces]
+    return [*events[:at], *deltas, *events[at + 1 :]]

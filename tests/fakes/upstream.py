@@ -11,6 +11,8 @@ In-process use (tests)::
 As its own process (benchmarks)::
 
     python -m tests.fakes.upstream --port 0 --chat-echo   # prints "READY <port>"
+    python -m tests.fakes.upstream --port 0 --chat-echo --anthropic-echo --chunks 20 \
+        --path-prefix /or --fail-key sk-flaky --fail-rate 0.5
 
 Rules are checked newest-first; an unmatched request gets 599 so a test that
 forgot to program the fake fails loudly instead of hanging or passing by luck.
@@ -31,7 +33,10 @@ from typing import Any
 
 import uvicorn
 
+from tests.fakes import anthropic, chat_echo
 from tests.fakes.rules import (
+    JSON_CT,
+    SSE_CT,
     CassetteRule,
     ChatEchoRule,
     Fault,
@@ -39,6 +44,7 @@ from tests.fakes.rules import (
     HeadersIn,
     RouteRule,
     Rule,
+    Server,
     error_reply,
 )
 from tests.fakes.wire import (
@@ -47,6 +53,8 @@ from tests.fakes.wire import (
     Reply,
     Scope,
     Send,
+    dumps,
+    encode_headers,
     read_body,
     request_from_scope,
     reset_connection,
@@ -295,9 +303,75 @@ class FakeUpstream:
         return rule
 
 
+# -- benchmark modes (the CLI) ----------------------------------------------------------------
+
+
+class EchoRule(ChatEchoRule):
+    """ChatEchoRule with the answer in `pieces` content chunks (None: the canned 4-piece one)."""
+
+    def __init__(self, *, pieces: tuple[str, ...] | None = None, chunk_delay: float = 0.0,
+                 path: str = "/v1/chat/completions") -> None:
+        super().__init__(chunk_delay=chunk_delay, path=path)
+        if pieces is not None:
+            body = chat_echo.completion_body(pieces)
+            self.plain = Reply(200, encode_headers(None, defaults=JSON_CT, body=body), body)
+            self.stream = Reply(200, encode_headers(SSE_CT), frames=chat_echo.stream_frames(pieces),
+                                chunk_delay=chunk_delay)
+
+
+def anthropic_echo_rule(pieces: tuple[str, ...], *, chunk_delay: float = 0.0,
+                        path: str = anthropic.PATH) -> anthropic.MessagesRule:
+    """POST /v1/messages answered as Anthropic would, with the same text as the chat echo:
+    checks the request like the real endpoint, then a message or its SSE event sequence."""
+    rule = anthropic.MessagesRule(chat_echo.anthropic_message(pieces), evts=chat_echo.anthropic_events(pieces),
+                                  chunk_delay=chunk_delay)
+    rule.path = path
+    return rule
+
+
+class FlakyKeyRule(Rule):
+    """Answers HTTP 500 to a share `rate` of the echo requests made with one credential (its
+    `Authorization: Bearer KEY` or `x-api-key: KEY`); the others fall through to the echo rules.
+
+    Deterministic (error diffusion: with rate 0.5 every second such request fails), so runs
+    compare like with like.
+    """
+
+    def __init__(self, key: str, rate: float, paths: Iterable[str]) -> None:
+        super().__init__("POST", "*")
+        self.paths = frozenset(paths)
+        self.values = (f"Bearer {key}", key)
+        self.rate = rate
+        self._debt = 0.0
+        self._chat = Reply(500, *self._error(dumps(
+            {"error": {"message": "The server had an error while processing your request.", "type": "server_error",
+                       "param": None, "code": None}})))
+        self._anthropic = Reply(500, *self._error(dumps(anthropic.error_body("api_error", "Internal server error"))))
+
+    @staticmethod
+    def _error(body: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+        return encode_headers(None, defaults=JSON_CT, body=body), body
+
+    def matches(self, req: RecordedRequest) -> bool:
+        if req.method != "POST" or req.path not in self.paths:
+            return False
+        headers = req.headers
+        if headers.get("authorization") != self.values[0] and headers.get("x-api-key") != self.values[1]:
+            return False
+        self._debt += self.rate
+        if self._debt < 1:
+            return False
+        self._debt -= 1
+        return True
+
+    async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:
+        reply = self._anthropic if req.path.endswith(anthropic.PATH) else self._chat
+        await server.send_reply(reply, receive, send)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.upstream", description="Fake OpenAI upstream for benchmarks."
+        prog="python -m tests.fakes.upstream", description="Fake OpenAI (and Anthropic) upstream for benchmarks."
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on READY)")
@@ -307,15 +381,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chat-echo", action="store_true", help="canned answers for POST /v1/chat/completions"
     )
+    parser.add_argument(
+        "--anthropic-echo", action="store_true",
+        help="canned Anthropic answers for POST /v1/messages (message, or its SSE event sequence)",
+    )
     parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between SSE events")
+    parser.add_argument(
+        "--chunks", type=int, default=None, metavar="N",
+        help="echo answers carry N content chunks (default: the canned 4-piece chat answer; 20 for Anthropic)",
+    )
+    parser.add_argument(
+        "--path-prefix", action="append", default=[], metavar="PREFIX",
+        help="serve the echo routes under PREFIX too, e.g. /or -> /or/v1/chat/completions (repeatable)",
+    )
+    parser.add_argument("--fail-key", metavar="KEY", help="requests made with this credential may fail (HTTP 500)")
+    parser.add_argument("--fail-rate", type=float, default=0.5, help="share of --fail-key requests that fail")
     args = parser.parse_args(argv)
+    if not 0 <= args.fail_rate <= 1:
+        parser.error("--fail-rate must be between 0 and 1")
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     fake = FakeUpstream(args.host, args.port, record=False)  # no request log: memory stays flat under load
+    prefixes = ["", *args.path_prefix]
+    echo_paths: list[str] = []
     if args.chat_echo:
-        fake.add_chat_echo(chunk_delay=args.chunk_delay)
+        pieces = chat_echo.text_pieces(args.chunks) if args.chunks else None
+        for prefix in prefixes:
+            echo_paths.append(prefix + "/v1/chat/completions")
+            fake.add_rule(EchoRule(pieces=pieces, chunk_delay=args.chunk_delay, path=echo_paths[-1]))
+    if args.anthropic_echo:
+        pieces = chat_echo.text_pieces(args.chunks or 20)
+        for prefix in prefixes:
+            echo_paths.append(prefix + anthropic.PATH)
+            fake.add_rule(anthropic_echo_rule(pieces, chunk_delay=args.chunk_delay, path=echo_paths[-1]))
     for name in args.cassette:  # added after chat-echo, so cassettes take precedence
         fake.add_cassette(name, chunk_delay=args.chunk_delay)
+    if args.fail_key:  # added last: checked first
+        fake.add_rule(FlakyKeyRule(args.fail_key, args.fail_rate, echo_paths))
 
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
