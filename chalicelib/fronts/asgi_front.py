@@ -7,7 +7,9 @@ sending; the pipeline then drains the provider so the call is still recorded in 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -16,6 +18,15 @@ from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, not_
 from chalicelib.gateway.http import ApiRequest, ApiResponse
 
 MAX_BODY = 32 * 1024 * 1024
+# The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
+# on every call). On AWS, API Gateway compresses (minimum_compression_size in .chalice/config.json).
+COMPRESSIBLE = ("text/html", "text/javascript", "text/css", "image/svg+xml")
+MIN_COMPRESS = 1024
+
+
+@lru_cache(maxsize=64)
+def _gzip(body: bytes) -> bytes:
+    return gzip.compress(body, 6)
 
 
 def compile_routes(chalice_app: Any) -> list[tuple[re.Pattern[str], dict[str, Endpoint]]]:
@@ -69,7 +80,13 @@ class AsgiApp:
             await self._send(send, receive, response)
             return
         req.params = params
-        await self._send(send, receive, await dispatch(endpoint, req))
+        response = await dispatch(endpoint, req)
+        if (isinstance(response.body, bytes) and len(response.body) >= MIN_COMPRESS
+                and response.headers.get("content-type", "").startswith(COMPRESSIBLE)
+                and "gzip" in req.headers.get("accept-encoding", "")):
+            response.body = _gzip(response.body)
+            response.headers.update({"content-encoding": "gzip", "vary": "accept-encoding"})
+        await self._send(send, receive, response)
 
     @staticmethod
     async def _read_body(receive: Any) -> bytes:

@@ -7,5 +7,7 @@ pytest never collects (or waits for) any of it. Modules:
 - loadgen.py   the load generator, run as its own process (JSON spec in, JSON samples out)
 - stack.py     the fake upstream and gateway processes under test
 - scenarios.py one function per measurement
+- offline.py   measurements by other programs or on files: analytics, SQLite contention, UI size
+- analytics.py usage analytics over a synthetic call log (also `python -m tests.bench.analytics`)
 - report.py    the table and .bench/latest.json
 """

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from tests.bench import report, scenarios
+from tests.bench import offline, report, scenarios
 from tests.bench.stack import ROOT, start_gateway_process, start_upstream
 
 DEFAULT_JSON = ROOT / ".bench" / "latest.json"
@@ -86,8 +86,34 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
             results["failover"] = scenarios.failover(flaky, healthy, 1, plan)
             _progress("failover, concurrency 16")
             results["failover"] += scenarios.failover(flaky, healthy, 16, plan)
+        results["billing"] = {"rows": [], "summary": [], "checks": []}
+        # WAL at concurrency 1 and 16; the rollback journal (what EFS needs) at 1, where a write costs most.
+        for journal, concurrencies in (("wal", (1, 16)), ("delete", (1,))):
+            _progress(f"billing on vs off, journal={journal}: starting two gateways")
+            with ExitStack() as sub:
+                billing_up = start_upstream(sub)
+                off = start_gateway_process(sub, tmp, billing_up, f"billing-off-{journal}", journal,
+                                            scenarios.billing_env(False))
+                on = start_gateway_process(sub, tmp, billing_up, f"billing-on-{journal}", journal,
+                                           scenarios.billing_env(True))
+                pair = scenarios.setup_billing_pair(journal, off, on)
+                for conc in concurrencies:
+                    _progress(f"billing on vs off, journal={journal}, concurrency {conc}")
+                    got = scenarios.billing_overhead(pair, conc, plan)
+                    results["billing"]["rows"] += got["rows"]
+                    results["billing"]["summary"] += got["summary"]
+                results["billing"]["checks"].append({"journal": journal, "accounts": scenarios.billing_check(pair)})
         _progress("cold start")
         results["cold_start"] = scenarios.cold_start(tmp, plan)
+    _progress(f"usage analytics over {plan.analytics_calls:,} calls (tests.bench.analytics, own process)")
+    results["analytics"] = offline.analytics(plan.analytics_calls, plan.analytics_repeat)
+    _progress("SQLite contention, 8 processes x 250 writes (tests.deploy.contention_bench, own process)")
+    results["contention"] = offline.contention()
+    _progress("web UI first page size")
+    try:
+        results["web_ui"] = offline.web_ui()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:  # figures only: a note, not a crash
+        results["web_ui"] = {"skipped": f"{type(error).__name__}: {error}"}
     results["meta"] = {
         "mode": mode, "plan": vars(plan), "python": platform.python_version(), "cpus": os.cpu_count(),
         "commit": _commit(), "elapsed_s": time.perf_counter() - started, "timestamp": int(time.time()),

@@ -1,4 +1,4 @@
-"""`python -m tests.bench.analytics [--calls N]`: usage analytics over a synthetic call log.
+"""`python -m tests.bench.analytics [--calls N] [--repeat R] [--json PATH]`: usage analytics over a synthetic call log.
 
 Builds a log of 1,000,000 calls (90 days, ~50 accounts, ~200 keys, ~50 models at 5 providers)
 in a temporary SQLite file, times the roll-up, then times each analytics route in-process
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import random
@@ -246,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.analytics", description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=1_000_000, help="calls in the synthetic log (default 1,000,000)")
     parser.add_argument("--repeat", type=int, default=5, help="timed runs of each query (default 5)")
+    parser.add_argument("--json", type=Path, help="also write the figures here as JSON (make bench reads them)")
     args = parser.parse_args(argv)
     rng = random.Random(5)
     now = int(time.time() * 1000)
@@ -296,6 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         ("query", "query", report.text), ("scope", "scope", report.text), ("p50 ms", "p50_ms", report.ms),
         ("max ms", "max_ms", report.ms), ("body KB", "kb", lambda v: f"{v:,.1f}"),
     ], rows))
+    if args.json:
+        args.json.write_text(json.dumps({
+            "calls": args.calls, "repeat": args.repeat, "accounts": len(pop.accounts), "keys": len(pop.keys),
+            "models": len(pop.models), "database_mb": size_mb, "build_s": build_s, "rollup_s": rollup_s,
+            "rollup_rows": grains, "increment_ms": increment_ms, "check": check, "rows": rows}, indent=2) + "\n")
     return 0
 
 

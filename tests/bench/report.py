@@ -114,6 +114,95 @@ def _failover_rows(rows: Sequence[Row]) -> list[Row]:
     return out
 
 
+BILLING: list[Column] = [
+    ("target (non-streamed openai/gpt-4o-mini)", "target", text), ("journal", "journal", text),
+    ("conc", "concurrency", integer), ("ok", "n", integer), ("errors", "errors", integer),
+    ("p50 ms", "p50_ms", ms), ("p99 ms", "p99_ms", ms), ("gateway CPU ms/call", "gateway_cpu_ms_per_call", ms),
+]
+BILLING_SUMMARY: list[Column] = [
+    ("difference", "measure", text), ("journal", "journal", text), ("conc", "concurrency", integer),
+    ("added p50 ms", "added_p50_ms", added), ("added p99 ms", "added_p99_ms", added),
+    ("added CPU ms/call", "added_cpu_ms", added), ("p50 < 0.5 ms", "goal_p50", text),
+    ("CPU < 0.5 ms", "goal_cpu", text),
+]
+BILLING_ACCOUNTS: list[Column] = [
+    ("journal", "journal", text), ("key's account", "account", text), ("credits used", "used", lambda v: f"{v:g}"),
+    ("credits reserved", "reserved", lambda v: f"{v:g}"),
+]
+UI_SIZE: list[Column] = [
+    ("file", "file", text), ("raw kB", "raw_kb", lambda v: f"{v:,.1f}"), ("gzip -9 kB", "gzip_kb", lambda v: f"{v:,.1f}"),
+]
+UI_SERVED: list[Column] = [
+    ("GET (Accept-Encoding: gzip, br)", "file", text), ("status", "status", text),
+    ("content-encoding", "encoding", text), ("bytes on the wire", "wire_bytes", integer),
+]
+
+
+def _indent(block: str) -> str:
+    return "\n".join("  " + line if line else line for line in block.splitlines())
+
+
+def render_billing(billing: dict[str, Any]) -> str:
+    parts = [
+        table("8) Billing on vs off (issue 5): two gateways set up alike (a rate for openai/gpt-4o-mini, keys with "
+              "1,000,000 credits each), AIHUB_BILLING=off and =on, same fake upstream; four keys interleaved in one run "
+              "per row group: no limits, and rpm=100000/tpm=100000000 (PATCH /admin/keys/{id})",
+              BILLING, billing["rows"])
+        + _error_lines([{**r, "target": f"{r['target']}, journal={r['journal']}"} for r in billing["rows"]]),
+        table("8b) Billing cost per call (goal: billing on adds < 0.5 ms per call; at concurrency 16 on 2 CPUs latency "
+              "includes queueing behind the other 15 calls, so CPU ms/call is the per-call cost there)",
+              BILLING_SUMMARY, billing["summary"]),
+    ]
+    accounts = [{"journal": check["journal"], "account": name, **v}
+                for check in billing["checks"] for name, v in check["accounts"].items()]
+    parts.append(table("8c) Check: the keys' accounts after the runs (GET /admin/accounts/{id}); billing on charges, "
+                       "billing off does not", BILLING_ACCOUNTS, accounts))
+    return "\n\n".join(parts)
+
+
+def render_analytics(result: dict[str, Any]) -> str:
+    title = (f"9) Usage analytics over {result['calls']:,} calls (issue 5): `python -m tests.bench.analytics "
+             f"--calls {result['calls']} --repeat {result.get('repeat', '?')}`, {result['elapsed_s']:.0f} s")
+    if "error" in result:
+        return f"{title}\n  FAILED ({result['error']}); its output:\n{_indent(result['output'])}"
+    slow = result["slowest"]
+    return (f"{title}\n{_indent(result['output'])}\n"
+            f"  slowest median: {slow['p50_ms']:.1f} ms ({slow['query']}, {slow['scope']}); "
+            f"{result['over_goal']} of {len(result['rows'])} medians at or over the 200 ms goal")
+
+
+def render_contention(result: dict[str, Any]) -> str:
+    title = ("10) SQLite contention imitating many Lambdas (issue 6): `python -m tests.deploy.contention_bench`, "
+             f"{result['elapsed_s']:.0f} s")
+    body = _indent(result["output"]) if result["output"] else "  (no output)"
+    if "error" in result:
+        body += f"\n  FAILED: {result['error']}"
+    rates = result["writes_per_s"]
+    if "delete" in rates and "wal" in rates:
+        body += (f"\n  per write, all 8 processes together: rollback journal {1000 / rates['delete']:.2f} ms, "
+                 f"WAL {1000 / rates['wal']:.2f} ms (WAL {rates['wal'] / rates['delete']:.1f}x the rate)")
+    return f"{title}\n{body}"
+
+
+def render_ui(result: dict[str, Any]) -> str:
+    title = "11) Web UI (issue 7): the first page, index.html + the JS and CSS it names, in chalicelib/ui/"
+    if "skipped" in result:
+        return f"{title}\n  skipped: {result['skipped']}"
+    kb = [{**r, "raw_kb": r["raw_bytes"] / 1024, "gzip_kb": r["gzip_bytes"] / 1024} for r in result["rows"]]
+    total = result["rows"][-1]
+    every = result["all_assets"]
+    lines = [
+        table(f"{title} (build: {result['build']})", UI_SIZE, kb),
+        (f"  gzipped total {total['gzip_bytes'] / 1024:,.1f} kB; goal < {result['budget_bytes'] / 1024:.0f} kB "
+         f"gzipped: {result['goal']}. All of chalicelib/ui/assets/: {every['files']} files, "
+         f"{every['raw_bytes'] / 1024:,.1f} kB raw."),
+        "",
+        table("11b) What `aihub serve` sends for the same files (chalicelib/handlers/ui.py)", UI_SERVED,
+              result["served"]),
+    ]
+    return "\n".join(lines)
+
+
 def _error_lines(rows: Sequence[Row]) -> str:
     lines = [f"  {row['target']}, concurrency {row['concurrency']}: {message}"
              for row in rows for message in row.get("error_messages") or ()]
@@ -171,6 +260,14 @@ def render(results: dict[str, Any]) -> str:
                   "'1 of 5 flaky': one openai credential answers HTTP 500 to every second call; 'added' = flaky minus "
                   "healthy, successful calls only (goal: 0 errors, added p50/p99 within 1 ms)",
                   FAILOVER, _failover_rows(results["failover"])) + _error_lines(results["failover"]))
+    if "billing" in results:
+        parts.append(render_billing(results["billing"]))
+    if "analytics" in results:
+        parts.append(render_analytics(results["analytics"]))
+    if "contention" in results:
+        parts.append(render_contention(results["contention"]))
+    if "web_ui" in results:
+        parts.append(render_ui(results["web_ui"]))
     return "\n\n".join(parts)
 
 

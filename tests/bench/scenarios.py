@@ -1,6 +1,7 @@
 """One function per measurement; each returns plain rows (dicts) for the report."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import statistics
 import subprocess
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from tests.bench.client import percentile
 from tests.bench.stack import (
     ROOT,
@@ -19,6 +22,7 @@ from tests.bench.stack import (
     Upstream,
     admin,
     bench_env,
+    chat_body,
     closed_connections,
     direct_anthropic_target,
     direct_target,
@@ -45,14 +49,20 @@ class Plan:
     failover_c1_samples: int  # per gateway (2), concurrency 1
     failover_c16_samples: int  # per gateway (2), concurrency 16
     micro_seconds: float  # about how long each in-process timing runs
+    billing_c1_samples: int  # per target (4 per journal mode), concurrency 1
+    billing_c16_samples: int  # per target (4), concurrency 16, WAL only
+    analytics_calls: int  # rows in the synthetic call log of tests.bench.analytics
+    analytics_repeat: int  # timed runs of each analytics query
 
 
 FULL = Plan(c1_samples=3000, c1_batch=100, c16_samples=8000, c16_batch=25, ttft_samples=600,
             throughput_calls=8000, cold_runs=10, warmup=30, translation_samples=1200,
-            failover_c1_samples=1000, failover_c16_samples=2400, micro_seconds=0.4)
+            failover_c1_samples=1000, failover_c16_samples=2400, micro_seconds=0.4,
+            billing_c1_samples=2500, billing_c16_samples=4000, analytics_calls=1_000_000, analytics_repeat=5)
 QUICK = Plan(c1_samples=300, c1_batch=50, c16_samples=1600, c16_batch=10, ttft_samples=100,
              throughput_calls=1600, cold_runs=3, warmup=10, translation_samples=150,
-             failover_c1_samples=150, failover_c16_samples=480, micro_seconds=0.1)
+             failover_c1_samples=150, failover_c16_samples=480, micro_seconds=0.1,
+             billing_c1_samples=200, billing_c16_samples=320, analytics_calls=100_000, analytics_repeat=3)
 
 
 def _latency_row(label: str, conc: int, values: list[float], base: list[float] | None) -> Row:
@@ -474,3 +484,101 @@ def failover(flaky: GatewayUnderTest, healthy: GatewayUnderTest, conc: int, plan
             "error_messages": got["error_messages"],
         })
     return rows
+
+
+# -- billing on vs off (issue 5) --------------------------------------------------------------
+
+BILLING_RATE = {"provider": "openai", "model": "gpt-4o-mini", "input_rate": 0.00015, "output_rate": 0.0006}
+BILLING_CREDITS = 1_000_000  # per key (each key gets its own account): never runs out here
+KEY_LIMITS = {"rpm": 100_000, "tpm": 100_000_000}  # far above what the run sends: never refuses
+GOAL_BILLING_MS = 0.5  # billing on adds less than this per call
+BILLING_VARIANTS = (("off", "no limits"), ("on", "no limits"), ("off", "rpm/tpm limits"), ("on", "rpm/tpm limits"))
+
+
+@dataclass(frozen=True)
+class BillingPair:
+    """Two gateways set up alike (same rate, same kinds of key), AIHUB_BILLING off and on."""
+
+    journal: str
+    gateways: dict[str, GatewayUnderTest]  # "off"/"on" -> gateway
+    keys: dict[tuple[str, str], GatewayUnderTest]  # (billing, limits) -> the gateway with that key as user_key
+    accounts: dict[tuple[str, str], str]  # (billing, limits) -> the key's account id
+
+
+def billing_env(on: bool) -> dict[str, str]:
+    return {"AIHUB_BILLING": "on" if on else "off"}
+
+
+def setup_billing_pair(journal: str, off: GatewayUnderTest, on: GatewayUnderTest) -> BillingPair:
+    """On each gateway: a rate for openai/gpt-4o-mini, a key with plenty of credits, and another
+    with plenty of credits and rpm/tpm limits (PATCH /admin/keys/{id}). Then one call per key,
+    checked: 200, and the limited key's answer carries its x-ratelimit headers."""
+    keys: dict[tuple[str, str], GatewayUnderTest] = {}
+    accounts: dict[tuple[str, str], str] = {}
+    for billing, gw in (("off", off), ("on", on)):
+        admin(gw, "POST", "/admin/model-rates", BILLING_RATE)
+        for limits in ("no limits", "rpm/tpm limits"):
+            made = admin(gw, "POST", "/admin/keys", {"name": f"bench billing {billing}, {limits}",
+                                                     "credits": BILLING_CREDITS})
+            if limits != "no limits":
+                admin(gw, "PATCH", f"/admin/keys/{made['id']}", KEY_LIMITS)
+            label = f"billing {billing}, {limits}"
+            user = dataclasses.replace(gw, label=label, user_key=made["key"])
+            reply = httpx.post(gw.gateway.url + "/v1/chat/completions", json=chat_body("openai/gpt-4o-mini"),
+                               headers={"authorization": f"Bearer {made['key']}"}, timeout=10)
+            if reply.status_code != 200:
+                raise RuntimeError(f"{journal}, {label}: a first call answered {reply.status_code}: {reply.text[:300]}")
+            limited = reply.headers.get("x-ratelimit-limit-requests") == str(KEY_LIMITS["rpm"])
+            if limited != (limits != "no limits"):
+                raise RuntimeError(f"{journal}, {label}: x-ratelimit-limit-requests is "
+                                   f"{reply.headers.get('x-ratelimit-limit-requests')!r}")
+            keys[(billing, limits)] = user
+            accounts[(billing, limits)] = made["account_id"]
+    return BillingPair(journal, {"off": off, "on": on}, keys, accounts)
+
+
+def billing_check(pair: BillingPair) -> dict[str, Any]:
+    """What the accounts say after the runs: credits used and still reserved, per variant."""
+    out = {}
+    for (billing, limits), account in pair.accounts.items():
+        got = admin(pair.gateways[billing], "GET", f"/admin/accounts/{account}")
+        out[f"billing {billing}, {limits}"] = {"used": got["used"], "reserved": got["reserved"]}
+    return out
+
+
+def billing_overhead(pair: BillingPair, conc: int, plan: Plan) -> dict[str, list[Row]]:
+    """Non-streamed openai/gpt-4o-mini through the same fake upstream, by four keys interleaved
+    in one run: billing off and on (two gateways), each without and with rpm/tpm limits. Gateway
+    CPU per call is split per target from schedstat (each target's own gateway)."""
+    samples = plan.billing_c1_samples if conc == 1 else plan.billing_c16_samples
+    targets = [gateway_target(pair.keys[v], name=f"billing {v[0]}, {v[1]}") for v in BILLING_VARIANTS]
+    result = run_loadgen({"targets": targets, "concurrency": conc, "per_target": samples,
+                          "batch": 50 if conc == 1 else 10, "warmup": plan.warmup, "allow_errors": True,
+                          "target_cpu_pids": {b: gw.pid for b, gw in pair.gateways.items()}})["targets"]
+    stats: dict[tuple[str, str], dict[str, float]] = {}
+    rows = []
+    for variant in BILLING_VARIANTS:
+        name = f"billing {variant[0]}, {variant[1]}"
+        got = result[name]
+        ok = got["total_ms"]
+        cpu = got["cpu_ms"][variant[0]] / max(1, len(ok) + got["errors"])
+        stats[variant] = {"p50": percentile(ok, 50), "p99": percentile(ok, 99), "cpu": cpu}
+        rows.append({"target": name, "journal": pair.journal, "concurrency": conc, "n": len(ok),
+                     "errors": got["errors"], "p50_ms": stats[variant]["p50"], "p99_ms": stats[variant]["p99"],
+                     "gateway_cpu_ms_per_call": cpu, "error_messages": got["error_messages"]})
+
+    def diff(measure: str, a: tuple[str, str], b: tuple[str, str], goal: bool) -> Row:
+        d = {k: stats[a][k] - stats[b][k] for k in ("p50", "p99", "cpu")}
+        return {"measure": measure, "journal": pair.journal, "concurrency": conc, "added_p50_ms": d["p50"],
+                "added_p99_ms": d["p99"], "added_cpu_ms": d["cpu"],
+                "goal_p50": ("yes" if d["p50"] < GOAL_BILLING_MS else "NO") if goal else "-",
+                "goal_cpu": ("yes" if d["cpu"] < GOAL_BILLING_MS else "NO") if goal else "-"}
+
+    summary = [
+        diff("billing on - off, key without limits", ("on", "no limits"), ("off", "no limits"), True),
+        diff("billing on - off, key with rpm/tpm limits", ("on", "rpm/tpm limits"), ("off", "rpm/tpm limits"), True),
+        diff("limits - none, billing off (limits alone)", ("off", "rpm/tpm limits"), ("off", "no limits"), False),
+        diff("limits - none, billing on", ("on", "rpm/tpm limits"), ("on", "no limits"), False),
+        diff("billing on + limits - billing off, no limits", ("on", "rpm/tpm limits"), ("off", "no limits"), False),
+    ]
+    return {"rows": rows, "summary": summary}

@@ -125,3 +125,19 @@ def test_calls_paging_by_cursor(gateway, admin):
     assert admin.get("/admin/calls", params={"limit": 1000}).status_code == 200
     assert admin.get("/admin/calls", params={"limit": 0}).status_code == 400
     assert admin.get("/admin/calls", params={"limit": "ten"}).status_code == 400
+
+
+def test_web_ui_is_served_compressed_to_browsers_that_accept_it(gateway):
+    page = httpx.get(gateway.url + "/", headers={"accept-encoding": "gzip"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assets = [a for a in page.text.split('"') if a.startswith("./assets/")]
+    for asset in assets:
+        packed = httpx.get(gateway.url + asset[1:], headers={"accept-encoding": "gzip"})
+        plain = httpx.get(gateway.url + asset[1:], headers={"accept-encoding": "identity"})
+        assert packed.status_code == plain.status_code == 200
+        assert packed.content == plain.content  # httpx decodes gzip
+        if int(plain.headers["content-length"]) >= 1024:
+            assert packed.headers["content-encoding"] == "gzip"
+            assert int(packed.headers["content-length"]) < int(plain.headers["content-length"])
+    api = httpx.get(gateway.url + "/health", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in api.headers  # API answers are not compressed
