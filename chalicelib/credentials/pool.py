@@ -92,10 +92,6 @@ def cooling(credential_id: str) -> bool:
                for members in _current().members.values() for m in members)
 
 
-def has_db_credentials(provider: str) -> bool:
-    return provider in _current().configured
-
-
 def pick(spec: ProviderSpec, exclude: set[str] = frozenset()) -> Credential | None:  # type: ignore[assignment]
     """The next credential of a provider, or None when none is left to try.
 

@@ -22,10 +22,6 @@ class Principal:
     role: str
     key: keys.KeyRecord | None = None  # its limits; None for AIHUB_ADMIN_KEY
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
 
 ENV_ADMIN = Principal(key_id=None, account_id=None, role="admin")
 

@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
-from tests.support.gateway import Gateway, start_gateway, upstream_env
+from tests.support.gateway import Gateway, create_key, start_gateway, upstream_env
 
 
 @pytest.fixture(scope="session")
@@ -30,22 +30,20 @@ def gateway(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="session")
-def admin(gateway: Gateway) -> httpx.Client:
-    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {gateway.admin_key}"}) as c:
+def admin(gateway: Gateway) -> Iterator[httpx.Client]:
+    with gateway.admin() as c:
         yield c
 
 
 @pytest.fixture
 def user(admin: httpx.Client) -> dict:
     """A fresh user key (with its own account) for each test."""
-    created = admin.post("/admin/keys", json={"name": "test user", "credits": 5})
-    assert created.status_code == 201, created.text
-    return created.json()
+    return create_key(admin, credits=5)
 
 
 @pytest.fixture
 def client(gateway: Gateway, user: dict) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=user["key"], max_retries=0, timeout=20)
+    return gateway.openai(user["key"])
 
 
 def calls_of(admin: httpx.Client, account_id: str) -> list[dict]:

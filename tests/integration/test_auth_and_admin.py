@@ -114,7 +114,7 @@ def test_unknown_route_and_method(gateway, admin):
 
 def test_calls_paging_by_cursor(gateway, admin):
     key = admin.post("/admin/keys", json={"name": "pager"}).json()
-    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key=key["key"], max_retries=0)
+    client = gateway.openai(key["key"])
     ids = [client.chat.completions.with_raw_response.create(
         model="demo/echo", messages=[{"role": "user", "content": str(i)}]).headers["x-request-id"] for i in range(5)]
     first = admin.get("/admin/calls", params={"account_id": key["account_id"], "limit": 2}).json()

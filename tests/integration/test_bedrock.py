@@ -17,8 +17,8 @@ import orjson
 import pytest
 
 from chalicelib import config
-from chalicelib.errors import ApiError
 from chalicelib.credentials import pool
+from chalicelib.errors import ApiError
 from chalicelib.gateway.resolve import plan
 from chalicelib.providers.base import Credential, Target
 from chalicelib.providers.bedrock import adapter

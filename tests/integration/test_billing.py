@@ -16,7 +16,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
-from tests.support.gateway import Gateway, start_gateway, upstream_env
+from tests.support.gateway import Gateway, create_key, start_gateway, upstream_env
 
 MINOR = Decimal(10) ** 9
 RATES = {  # credits per token (per image for image_rate)
@@ -39,7 +39,7 @@ def billing_env(fake: FakeUpstream) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def gw(billing_env, tmp_path_factory) -> Iterator[Gateway]:
     gateway = start_gateway(tmp_path_factory.mktemp("billing"), billing_env)
-    with httpx.Client(base_url=gateway.url, headers={"authorization": f"Bearer {gateway.admin_key}"}) as api:
+    with gateway.admin() as api:
         for (provider, model), rate in RATES.items():
             body = {"provider": provider, "model": model, **{k: (float(v) if k != "type" else v) for k, v in rate.items()}}
             assert api.post("/admin/model-rates", json=body).status_code == 201
@@ -49,14 +49,12 @@ def gw(billing_env, tmp_path_factory) -> Iterator[Gateway]:
 
 @pytest.fixture
 def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gw.url, headers={"authorization": f"Bearer {gw.admin_key}"}, timeout=30) as c:
+    with gw.admin(timeout=30) as c:
         yield c
 
 
 def new_key(api: httpx.Client, credits: float, **limits) -> dict:
-    created = api.post("/admin/keys", json={"name": "billed", "credits": credits, **limits})
-    assert created.status_code == 201, created.text
-    return created.json()
+    return create_key(api, name="billed", credits=credits, **limits)
 
 
 def credits_of(gw: Gateway, key: dict) -> dict:
@@ -64,7 +62,7 @@ def credits_of(gw: Gateway, key: dict) -> dict:
 
 
 def client(gw: Gateway, key: dict) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gw.url + "/v1", api_key=key["key"], max_retries=0, timeout=30)
+    return gw.openai(key["key"])
 
 
 def expected(provider: str, model: str, **tokens: int) -> Decimal:

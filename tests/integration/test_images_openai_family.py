@@ -15,7 +15,13 @@ import pytest
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
 from tests.support import openapi
-from tests.support.gateway import UPSTREAM_KEYS, Gateway, start_gateway, upstream_env
+from tests.support.gateway import (
+    UPSTREAM_KEYS,
+    Gateway,
+    create_key,
+    start_gateway,
+    upstream_env,
+)
 
 PROMPT = "a watercolor fox reading a newspaper"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -99,21 +105,18 @@ def doubao_gateway(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory)
 
 @pytest.fixture(scope="module")
 def doubao_admin(doubao_gateway: Gateway) -> Iterator[httpx.Client]:
-    headers = {"authorization": f"Bearer {doubao_gateway.admin_key}"}
-    with httpx.Client(base_url=doubao_gateway.url, headers=headers) as c:
+    with doubao_gateway.admin() as c:
         yield c
 
 
 @pytest.fixture
 def doubao_user(doubao_admin: httpx.Client) -> dict:
-    created = doubao_admin.post("/admin/keys", json={"name": "doubao images", "credits": 5})
-    assert created.status_code == 201, created.text
-    return created.json()
+    return create_key(doubao_admin, name="doubao images", credits=5)
 
 
 @pytest.fixture
 def doubao_client(doubao_gateway: Gateway, doubao_user: dict) -> openai.OpenAI:
-    return openai.OpenAI(base_url=doubao_gateway.url + "/v1", api_key=doubao_user["key"], max_retries=0, timeout=20)
+    return doubao_gateway.openai(doubao_user["key"])
 
 
 def _seedream(fake: FakeUpstream, doubao_client: openai.OpenAI) -> httpx.Response:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.upstream import FakeUpstream, RecordedRequest
 from tests.integration.conftest import calls_of
-from tests.support.gateway import ROOT, Gateway, start_gateway, upstream_env
+from tests.support.gateway import ROOT, Gateway, create_key, start_gateway, upstream_env
 
 SECRET = "integration-master-secret-0123456789-abcdef"
 KEY_A = "sk-lb-AAAA-secret-0001-aaaaaaaa"
@@ -38,7 +38,7 @@ def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture
 def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=gw.url, headers={"authorization": f"Bearer {gw.admin_key}"}, timeout=20) as c:
+    with gw.admin() as c:
         yield c
 
 
@@ -89,7 +89,7 @@ def chat(gw: Gateway, model: str, key: str, **extra) -> httpx.Response:
 
 @pytest.fixture
 def user_key(api: httpx.Client) -> dict:
-    return api.post("/admin/keys", json={"name": "creds user"}).json()
+    return create_key(api, name="creds user")
 
 
 def used_keys(fake: FakeUpstream) -> list[str]:
@@ -265,7 +265,7 @@ def test_stream_is_retried_only_before_its_first_byte(api, gw, fake, provider, u
              "choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": None}]}
     fake.route("POST", f"/{provider}/v1/chat/completions", sse=[chunk, "[DONE]"])
     fake.route("POST", f"/{provider}/v1/chat/completions", status=503, json={"error": {"message": "busy"}}, times=1)
-    client = openai.OpenAI(base_url=gw.url + "/v1", api_key=user_key["key"], max_retries=0)
+    client = gw.openai(user_key["key"])
     text = "".join(c.choices[0].delta.content or "" for c in client.chat.completions.create(
         model=f"{provider}/m1", stream=True, messages=[{"role": "user", "content": "x"}]) if c.choices)
     assert text == "hi" and len(fake.requests) == 2

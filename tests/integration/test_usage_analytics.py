@@ -310,9 +310,8 @@ def test_a_key_without_an_account_is_told_to_use_admin(world):
 def test_chalice_front_serves_usage_and_csv(world, local_env):
     from chalice.test import Client
 
-    from chalicelib import config
-
     import app
+    from chalicelib import config
 
     # Settings read now, from this gateway's file, are the ones the requests keep (the Client
     # applies its stage's environment around each request).

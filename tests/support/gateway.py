@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import openai
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
@@ -55,6 +56,13 @@ class Gateway:
     process: subprocess.Popen
     log_path: Path
 
+    def admin(self, timeout: float = 20) -> httpx.Client:
+        """An HTTP client of the admin API (use it as a context manager)."""
+        return httpx.Client(base_url=self.url, headers={"authorization": f"Bearer {self.admin_key}"}, timeout=timeout)
+
+    def openai(self, key: str) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.url + "/v1", api_key=key, max_retries=0, timeout=20)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -64,6 +72,13 @@ class Gateway:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def create_key(admin: httpx.Client, **fields: object) -> dict:
+    """A new key (and account) through the admin API; the response, raw key included."""
+    created = admin.post("/admin/keys", json={"name": "test user", **fields})
+    assert created.status_code == 201, created.text
+    return created.json()
 
 
 def start_gateway(tmp: Path, env: dict[str, str], *, port: int | None = None, db_path: Path | None = None,
