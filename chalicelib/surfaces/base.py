@@ -1,0 +1,46 @@
+"""What a client dialect (a "surface") hands the pipeline, and how it renders what comes back.
+
+The internal representation is OpenAI's chat-completions body: a surface translates its
+request into one, and renders the OpenAI-shaped answer, stream frames and errors in its own
+wire format. Where the provider already speaks the surface's dialect (`Native.kinds`), the
+client's own body goes up unchanged but for the model id and credential, and what the
+provider sends back passes through as it is: nothing the internal form lacks is lost.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from chalicelib.errors import ApiError
+from chalicelib.providers.base import Adapter, ChatStream, Result, Target, Usage
+
+
+class StreamRenderer(Protocol):
+    """Turns one stream's frames into the surface's SSE frames, one renderer per call."""
+
+    def feed(self, frame: bytes) -> bytes:
+        """One client-ready SSE frame of the adapter's stream -> the surface's frames (maybe b"")."""
+        ...
+
+    def close(self, usage: Usage | None, error: ApiError | None) -> bytes:
+        """The surface's closing frames (OpenAI's `[DONE]`, Anthropic's nothing, an error event)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Native:
+    """The path for providers that speak the surface's own dialect."""
+
+    kinds: frozenset[str]  # adapter kinds (ProviderSpec.kind) that take the client's body as is
+    call: Callable[[Adapter, Target], Awaitable[Result]]
+    call_stream: Callable[[Adapter, Target], Awaitable[ChatStream]]
+    renderer: Callable[[], StreamRenderer]  # for native frames: usually passes them through
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    name: str  # recorded on the call ("openai", "anthropic", "responses", "gemini", "aigne")
+    render_json: Callable[[bytes], bytes]  # OpenAI chat-completion JSON -> the surface's JSON
+    renderer: Callable[[], StreamRenderer]  # OpenAI chunk frames -> the surface's frames
+    error_body: Callable[[ApiError], dict[str, Any]]  # the surface's error shape
