@@ -63,8 +63,9 @@ class Routes:
     def __init__(self, app: Any) -> None:
         self.app = app
 
-    def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key") -> None:
-        endpoint = Endpoint(method, path, handler_ref, auth)
+    def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key",
+                 dialect: str = "openai_chat") -> None:
+        endpoint = Endpoint(method, path, handler_ref, auth, dialect)
         self.app.route(path, methods=[method], name=endpoint.name)(ChaliceView(self.app, endpoint))
 
     def every(self, *, minutes: int, handler_ref: str) -> None:

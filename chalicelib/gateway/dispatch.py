@@ -25,6 +25,7 @@ class Endpoint:
     path: str
     handler_ref: str  # "module:function" under chalicelib.handlers, imported on first use
     auth: str = "key"
+    dialect: str = "openai_chat"  # the surface (chalicelib/surfaces/<dialect>) whose error shape answers
     _resolved: list[Handler] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -42,8 +43,11 @@ class Endpoint:
         return self._resolved[0]
 
 
-def error_response(error: ApiError) -> ApiResponse:
-    return json_response(error.body(), error.status, error.headers)
+def error_response(error: ApiError, dialect: str = "openai_chat") -> ApiResponse:
+    if dialect == "openai_chat":
+        return json_response(error.body(), error.status, error.headers)
+    surface = importlib.import_module(f"chalicelib.surfaces.{dialect}").SURFACE
+    return json_response(surface.error_body(error), error.status, error.headers)
 
 
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
@@ -55,10 +59,10 @@ async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
             who = authenticate(req, admin=endpoint.auth == "admin")
         response = await endpoint.handler()(req, who)
     except ApiError as error:
-        response = error_response(error)
+        response = error_response(error, endpoint.dialect)
     except Exception:
         log.exception("unhandled error in %s %s (request %s)", req.method, req.path, req.request_id)
-        response = error_response(internal_error())
+        response = error_response(internal_error(), endpoint.dialect)
     response.headers["x-request-id"] = req.request_id
     return response
 

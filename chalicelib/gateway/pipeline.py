@@ -22,12 +22,13 @@ from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
 from chalicelib.gateway.resolve import plan
-from chalicelib.providers import sse
 from chalicelib.providers.base import Adapter, ChatStream, Result, Target, UpstreamError, Usage
 from chalicelib.store import calls
 from chalicelib.store import providers as provider_rows
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.shared import store
+from chalicelib.surfaces import openai_chat
+from chalicelib.surfaces.base import Native, StreamRenderer, Surface
 
 log = logging.getLogger("aihub.pipeline")
 T = TypeVar("T")
@@ -36,7 +37,8 @@ T = TypeVar("T")
 class Call:
     """One call in flight: its record, its clock, its reservation, and how it settles."""
 
-    def __init__(self, req: ApiRequest, who: Principal, kind: str, body: dict[str, Any]) -> None:
+    def __init__(self, req: ApiRequest, who: Principal, kind: str, body: dict[str, Any],
+                 surface: str = "openai") -> None:
         self.started = time.perf_counter()
         self.who = who
         self.body = body
@@ -49,6 +51,8 @@ class Call:
             key_id=who.key_id,
             requested_model=self.model,
             stream=int(bool(body.get("stream"))),
+            surface=surface,
+            app_id=req.headers.get("x-aigne-hub-client-did") or None,
         )
         self.settled = False
         self.attempts: list[dict[str, Any]] = []
@@ -124,10 +128,6 @@ class Call:
             provider_rows.mark_used(conn, rec.credential_id, rec.created_at)
 
 
-def _error_frame(error: ApiError) -> bytes:
-    return sse.frame(orjson.dumps(error.body()))
-
-
 async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
     """Resolve, admit and call with failover; a failure is recorded before it propagates."""
     try:
@@ -148,21 +148,38 @@ async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]
     return raw_json_response(result.body, headers=call.headers())
 
 
-async def chat(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    call = Call(req, who, "chat", body)
+async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
+               surface: Surface = openai_chat.SURFACE, native: Native | None = None) -> ApiResponse:
+    """A chat call from any surface: `body` is the internal (OpenAI) form of the request; a
+    provider of one of `native.kinds` gets the client's own body through `native` instead."""
+    call = Call(req, who, "chat", body, surface.name)
+    is_native = False
+
+    def pick(target: Target) -> bool:
+        nonlocal is_native
+        is_native = native is not None and target.provider.kind in native.kinds
+        return is_native
+
     if not body.get("stream"):
-        return await _run(call, lambda a, t: a.chat(t, body))
-    stream = await _attempt(call, lambda a, t: a.chat_stream(t, body))
-    return sse_response(_relay(call, stream), call.headers())
+        result = await _attempt(call, lambda a, t: native.call(a, t) if pick(t) and native else a.chat(t, body))
+        call.settle(result.usage, ttfb_ms=result.ttfb_ms)
+        out = result.body if is_native else surface.render_json(result.body)
+        return raw_json_response(out, headers=call.headers())
+    stream = await _attempt(call, lambda a, t: native.call_stream(a, t) if pick(t) and native
+                            else a.chat_stream(t, body))
+    renderer = native.renderer() if is_native and native else surface.renderer()
+    return sse_response(_relay(call, stream, renderer), call.headers())
 
 
-async def _relay(call: Call, stream: ChatStream) -> AsyncGenerator[bytes, None]:
+async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> AsyncGenerator[bytes, None]:
     frames = stream.frames()
     try:
         async for frame in frames:
-            yield frame
+            out = renderer.feed(frame)
+            if out:
+                yield out
         call.settle(stream.usage, stream.error, stream.ttfb_ms)
-        yield _error_frame(stream.error) if stream.error else sse.DONE
+        yield renderer.close(stream.usage, stream.error)
     finally:
         if not call.settled:
             # The client left mid-stream: read the rest so the call is recorded and charged

@@ -36,6 +36,8 @@ class CallRecord:
     duration_ms: float | None = None
     ttfb_ms: float | None = None
     attempts: str | None = None  # JSON: one entry per provider attempt, when there was more than one
+    surface: str = "openai"  # the client dialect: openai | anthropic | responses | gemini | aigne
+    app_id: str | None = None  # the AIGNE client's x-aigne-hub-client-did
 
 
 _COLUMNS = [f.name for f in fields(CallRecord)]

@@ -243,7 +243,13 @@ def _v4_usage_rollups(db) -> None:
     db["model_calls"].create_index(["key_id", "created_at"])
 
 
-MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups]
+def _v5_round2(db) -> None:
+    # Which client dialect a call came through, and the AIGNE client's app identity.
+    db["model_calls"].add_column("surface", str)
+    db["model_calls"].add_column("app_id", str)
+
+
+MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2]
 
 
 def migrate(store: Store) -> int:
