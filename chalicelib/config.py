@@ -23,7 +23,10 @@ class Settings:
     billing: bool = False
     # WAL is fast but unsafe over NFS (EFS); rollback journal there, WAL on a local disk.
     journal_mode: str = "wal"
-    busy_timeout_ms: int = 10_000
+    # A busy wait is bounded well below Lambda's and API Gateway's timeouts: one wait for a
+    # lock, and the whole budget of a write's retries (then a 503 for that call only).
+    busy_timeout_ms: int = 2_000
+    write_budget_ms: int = 10_000
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0
     env: dict[str, str] = field(default_factory=dict, repr=False)
@@ -83,7 +86,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         port=int(env.get("AIHUB_PORT") or 8000),
         billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),
         journal_mode=_journal_mode(db_path, env.get("AIHUB_DB_JOURNAL")),
-        busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 10_000),
+        busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 2_000),
+        write_budget_ms=int(env.get("AIHUB_DB_WRITE_BUDGET_MS") or 10_000),
         connect_timeout_s=float(env.get("AIHUB_CONNECT_TIMEOUT") or 10.0),
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
         env=env,

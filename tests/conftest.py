@@ -19,7 +19,7 @@ def reset_process_state() -> None:
 
     config.settings.cache_clear()
     config.previous_secret.cache_clear()
-    shared._store = None
+    shared.reset()
     catalog.invalidate()
     pool.invalidate()
     pool._scores.clear()

@@ -2,9 +2,10 @@
 the caller's IMMEDIATE transaction (Store.write), so every change of a balance, its ledger row,
 the grant it draws on and the call it pays for commit together or not at all.
 
-Balances never go negative: a reservation is one conditional UPDATE (`balance >= hold`), and a
-charge beyond the hold (a provider that used more than the estimate) takes at most what the
-balance still has; the shortfall is noted on the ledger row.
+A reservation is one conditional UPDATE (`balance >= hold`, and never for an account in debt).
+A charge is always taken in full: when a provider reports more than was held, the balance may
+go below zero by that overrun only, the ledger row says so, and the account is refused until
+it is back above zero. Nothing is forgiven.
 """
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ import time
 
 from chalicelib.store import ledger
 
+# One charge is bounded so that no balance can leave SQLite's 64-bit integers, whatever a
+# provider reports (2**62 minor units is 4.6e9 credits).
+MAX_CHARGE = 2**62
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)
@@ -20,7 +25,8 @@ def now_ms() -> int:
 
 def reserve(conn: sqlite3.Connection, request_id: str, account_id: str, key_id: str | None, amount: int,
             periods: str = "") -> bool:
-    if conn.execute("UPDATE accounts SET balance = balance - ?, reserved = reserved + ? WHERE id = ? AND balance >= ?",
+    if conn.execute("UPDATE accounts SET balance = balance - ?, reserved = reserved + ?"
+                    " WHERE id = ? AND balance >= ? AND balance >= 0",
                     (amount, amount, account_id, amount)).rowcount == 0:
         return False
     conn.execute("INSERT INTO reservations (request_id, account_id, key_id, amount, periods, created_at)"
@@ -52,15 +58,14 @@ def release(conn: sqlite3.Connection, request_id: str) -> None:
 
 
 def settle(conn: sqlite3.Connection, request_id: str, cost: int, note: str | None = None) -> int:
-    """Release the hold and charge `cost` (at most what the balance allows); returns the charge."""
+    """Release the hold and charge `cost` in full; returns the charge."""
     held = _take_hold(conn, request_id)
     if held is None or cost <= 0:
         return 0
-    account_id, key_id, _, periods = held
-    balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
-    charged = min(cost, max(balance, 0))
-    if charged < cost:
-        note = f"{note + '; ' if note else ''}shortfall {cost - charged} not collected"
+    account_id, key_id, amount, periods = held
+    charged = min(cost, MAX_CHARGE)
+    if charged > amount:
+        note = f"{note + '; ' if note else ''}overrun: usage cost {charged - amount} more than the {amount} held"
     ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id, note=note)
     ledger.consume_grants(conn, account_id, charged)
     for period in filter(None, periods.split(",")):
@@ -68,9 +73,20 @@ def settle(conn: sqlite3.Connection, request_id: str, cost: int, note: str | Non
     return charged
 
 
-def release_stale(conn: sqlite3.Connection, older_than_ms: int) -> int:
-    """Release holds of calls that never settled; returns how many."""
-    stale = [r[0] for r in conn.execute("SELECT request_id FROM reservations WHERE created_at < ?", (older_than_ms,))]
-    for request_id in stale:
+def charge_unheld(conn: sqlite3.Connection, account_id: str, key_id: str | None, request_id: str, cost: int) -> int:
+    """Charge a call whose hold is gone (released by a sweep): in full, like any charge."""
+    charged = min(cost, MAX_CHARGE)
+    ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id,
+               note="charged after the call was swept as interrupted")
+    ledger.consume_grants(conn, account_id, charged)
+    return charged
+
+
+def release_orphaned(conn: sqlite3.Connection) -> int:
+    """Release holds that no call in flight owns (left by a version that kept no in-flight
+    rows; admission writes both together, so nothing else makes one); returns how many."""
+    orphaned = [r[0] for r in conn.execute(
+        "SELECT request_id FROM reservations WHERE request_id NOT IN (SELECT request_id FROM inflight)")]
+    for request_id in orphaned:
         _take_hold(conn, request_id)
-    return len(stale)
+    return len(orphaned)

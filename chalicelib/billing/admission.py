@@ -1,9 +1,11 @@
-"""Admission: a key's rate limits and spend caps, and the credit reservation, in one transaction.
+"""Admission: a key's rate limits and spend caps, the credit reservation, and the call's
+in-flight row, in one transaction through the writer thread.
 
-Nothing here runs for a key without limits while billing is off: the common self-hosted call
-pays no extra write. Otherwise one IMMEDIATE transaction counts the request in the key's
-minute, checks its tokens and caps, and reserves the most the call can cost; any refusal rolls
-all of it back.
+Every call is written as in flight before it runs (store/inflight.py), so that no call vanishes
+with its process. A call with limits or credits to hold waits for that commit, since it may be
+refused; the common self-hosted call (no limits, billing off) does not wait: its row is
+queued and commits while the provider answers. No call starts while the database is known to
+be unwritable (a 503: it could not be recorded).
 """
 from __future__ import annotations
 
@@ -18,7 +20,9 @@ from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.resolve import Plan
-from chalicelib.store.shared import store
+from chalicelib.store import inflight
+from chalicelib.store.calls import CallRecord
+from chalicelib.store.shared import writer
 
 
 @dataclass(slots=True)
@@ -67,11 +71,16 @@ def priced(plan: Plan) -> tuple[Plan, dict[tuple[str, str], cost.Rate]]:
     return Plan(plan.model, routes, plan.pinned), found
 
 
-def admit(request_id: str, who: Principal, plan: Plan, kind: str, body: dict[str, Any]) -> tuple[Plan, Admission | None]:
+async def admit(record: CallRecord, who: Principal, plan: Plan, body: dict[str, Any]) -> tuple[Plan, Admission | None]:
+    queue = writer()
+    if queue.unavailable is not None:
+        raise queue.unavailable
+    request_id, kind = record.request_id, record.type
     key = who.key
     limited = key is not None and any((key.rpm, key.tpm, key.daily_cap, key.monthly_cap))
     billed = settings().billing and who.account_id is not None
     if not limited and not billed:
+        queue.submit(lambda conn: inflight.begin(conn, record))
         return plan, None
     found: dict[tuple[str, str], cost.Rate] = {}
     hold = 0
@@ -83,6 +92,7 @@ def admit(request_id: str, who: Principal, plan: Plan, kind: str, body: dict[str
     admission = Admission(request_id, who.key_id, minute if limited else None, hold, found)
 
     def tx(conn: sqlite3.Connection) -> None:
+        inflight.begin(conn, record)
         cap_periods: list[str] = []
         if limited:
             assert key is not None
@@ -122,5 +132,5 @@ def admit(request_id: str, who: Principal, plan: Plan, kind: str, body: dict[str
                                 + (f" Top up at {topup}" if topup else ""),
                            code="insufficient_credits", type="insufficient_quota")
 
-    store().write(tx)
+    await queue.run(tx)
     return plan, admission

@@ -6,23 +6,12 @@ pooled HTTP client) and a stream is collected into one valid SSE body.
 """
 from __future__ import annotations
 
-import asyncio
 import importlib
-import threading
 from typing import Any
 
 from chalicelib.gateway.dispatch import Endpoint, dispatch
+from chalicelib.gateway.loops import event_loop
 from chalicelib.gateway.http import ApiRequest, ApiResponse
-
-_local = threading.local()
-
-
-def event_loop() -> asyncio.AbstractEventLoop:
-    loop = getattr(_local, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = _local.loop = asyncio.new_event_loop()
-    return loop
-
 
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)

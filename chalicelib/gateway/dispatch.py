@@ -12,11 +12,14 @@ from dataclasses import dataclass, field
 
 from chalicelib.errors import ApiError, internal_error
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.gateway.loops import offload
 
 log = logging.getLogger("aihub")
 
 Handler = Callable[[ApiRequest, object], Awaitable[ApiResponse]]
 AUTH_MODES = ("none", "key", "admin")
+# Handler modules whose work is SQLite reads and writes at length: run off the server's loop.
+OFFLOADED = frozenset({"admin", "billing", "providers", "usage"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class Endpoint:
     def __post_init__(self) -> None:
         if self.auth not in AUTH_MODES:
             raise ValueError(f"auth must be one of {AUTH_MODES}")
+
+    @property
+    def offloaded(self) -> bool:
+        return self.handler_ref.partition(":")[0] in OFFLOADED
 
     @property
     def name(self) -> str:
@@ -57,7 +64,11 @@ async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
             from chalicelib.gateway.auth import authenticate
 
             who = authenticate(req, admin=endpoint.auth == "admin")
-        response = await endpoint.handler()(req, who)
+        handler = endpoint.handler()
+        if endpoint.offloaded:
+            response = await offload(lambda: handler(req, who))
+        else:
+            response = await handler(req, who)
     except ApiError as error:
         response = error_response(error, endpoint.dialect)
     except Exception:

@@ -26,7 +26,9 @@ from chalicelib.providers.base import Adapter, ChatStream, Result, Target, Upstr
 from chalicelib.store import calls
 from chalicelib.store import providers as provider_rows
 from chalicelib.store.calls import CallRecord
-from chalicelib.store.shared import store
+from chalicelib.store import inflight
+from chalicelib.store.db import DatabaseUnavailable
+from chalicelib.store.shared import writer
 from chalicelib.surfaces import openai_chat
 from chalicelib.surfaces.base import Native, StreamRenderer, Surface
 
@@ -78,7 +80,7 @@ class Call:
             out.update(self.admission.headers)
         return out
 
-    def settle(self, usage: Usage | None, error: ApiError | None = None, ttfb_ms: float | None = None) -> None:
+    async def settle(self, usage: Usage | None, error: ApiError | None = None, ttfb_ms: float | None = None) -> None:
         rec = self.record
         rec.duration_ms = round((time.perf_counter() - self.started) * 1000, 3)
         rec.ttfb_ms = None if ttfb_ms is None else round(ttfb_ms, 3)
@@ -101,28 +103,42 @@ class Call:
         if len(self.attempts) > 1 or (self.attempts and error is not None):
             rec.attempts = orjson.dumps(self.attempts).decode()
         self.settled = True
-        # Written inline on the event loop: measured faster than a writer thread (one WAL
-        # commit is ~0.1 ms), and a Lambda container serves one request at a time anyway.
+        # Through the writer thread: the loop never waits on SQLite, and calls settling at the
+        # same time share one commit. Durable: if the database cannot take it now (locked past
+        # the budget, disk full), the writer keeps it and commits it once it can; the client's
+        # answer is not held back for that.
         try:
-            store().write(lambda conn: self._write(conn, usage if error is None else None))
-        except Exception:  # the client's answer must not be lost because the log write failed
+            await writer().run(lambda conn: self._write(conn, usage if error is None else None), durable=True)
+        except DatabaseUnavailable as exc:
+            log.warning("call %s recorded later: %s", rec.request_id, exc.message)
+        except Exception:
             log.exception("could not record call %s", rec.request_id)
 
     def _write(self, conn: sqlite3.Connection, usage: Usage | None) -> None:
         """Everything a call changes, in one transaction: charge, release, counters, record."""
         rec, adm = self.record, self.admission
         rec.credits = 0
+        cost = None
         if adm is not None:
             if adm.minute and usage is not None:
                 tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens + usage.output_tokens
                 conn.execute("UPDATE key_usage SET tokens = tokens + ? WHERE key_id = ? AND period = ?",
                              (tokens, adm.key_id, adm.minute))
-            if adm.hold:
-                rate = adm.rates.get((rec.provider or "", rec.model or ""))
-                if usage is not None and rate is not None:
-                    rec.credits = accounting.settle(conn, rec.request_id, charge(rate, usage))
-                else:
-                    accounting.release(conn, rec.request_id)
+            rate = adm.rates.get((rec.provider or "", rec.model or ""))
+            if adm.hold and usage is not None and rate is not None:
+                cost = charge(rate, usage)
+        if not inflight.end(conn, rec.request_id) and calls.exists(conn, rec.request_id):
+            # A sweep took this call for abandoned (its process stalled past the lease) and
+            # recorded it as interrupted: the provider still billed it, so the charge stands.
+            if cost and rec.account_id:
+                accounting.charge_unheld(conn, rec.account_id, rec.key_id, rec.request_id, cost)
+            log.warning("call %s settled after it was swept as interrupted", rec.request_id)
+            return
+        if adm is not None and adm.hold:
+            if cost is not None:
+                rec.credits = accounting.settle(conn, rec.request_id, cost)
+            else:
+                accounting.release(conn, rec.request_id)
         calls.insert(conn, rec)
         if rec.status == "success" and rec.credential_id and rec.credential_id.startswith("cred_"):
             provider_rows.mark_used(conn, rec.credential_id, rec.created_at)
@@ -131,20 +147,21 @@ class Call:
 async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
     """Resolve, admit and call with failover; a failure is recorded before it propagates."""
     try:
-        routes, call.admission = admission.admit(call.record.request_id, call.who, plan(call.model),
-                                                 call.record.type, call.body)
+        routes, call.admission = await admission.admit(call.record, call.who, plan(call.model), call.body)
         return await failover.run(routes, invoke, call.attempt)
+    except DatabaseUnavailable:
+        raise  # nothing ran and nothing can be written: the client gets the 503
     except ApiError as error:
-        call.settle(None, error)
+        await call.settle(None, error)
         raise
     except Exception:
-        call.settle(None, ApiError(500, "internal error", code="internal_error"))
+        await call.settle(None, ApiError(500, "internal error", code="internal_error"))
         raise
 
 
 async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
     result = await _attempt(call, invoke)
-    call.settle(result.usage, ttfb_ms=result.ttfb_ms)
+    await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
     return raw_json_response(result.body, headers=call.headers())
 
 
@@ -162,7 +179,7 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
 
     if not body.get("stream"):
         result = await _attempt(call, lambda a, t: native.call(a, t) if pick(t) and native else a.chat(t, body))
-        call.settle(result.usage, ttfb_ms=result.ttfb_ms)
+        await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
         out = result.body if is_native else surface.render_json(result.body)
         return raw_json_response(out, headers=call.headers())
     stream = await _attempt(call, lambda a, t: native.call_stream(a, t) if pick(t) and native
@@ -178,7 +195,7 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
             out = renderer.feed(frame)
             if out:
                 yield out
-        call.settle(stream.usage, stream.error, stream.ttfb_ms)
+        await call.settle(stream.usage, stream.error, stream.ttfb_ms)
         yield renderer.close(stream.usage, stream.error)
     finally:
         if not call.settled:
@@ -190,7 +207,7 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
                     pass
             except Exception:
                 log.warning("draining stream %s failed", call.record.request_id, exc_info=True)
-            call.settle(stream.usage, stream.error, stream.ttfb_ms)
+            await call.settle(stream.usage, stream.error, stream.ttfb_ms)
         await frames.aclose()
         await stream.aclose()
 

@@ -13,11 +13,9 @@ from chalicelib.config import previous_secret, settings
 from chalicelib.credentials import crypto, pool, recheck
 from chalicelib.store import ledger
 from chalicelib.store import providers as rows
-from chalicelib.store.shared import store
+from chalicelib.store import inflight
+from chalicelib.store.shared import store, writer
 
-# Longer than any call may run (Lambda's 15-minute ceiling): a hold this old belongs to a call
-# whose process died before it could settle.
-STALE_HOLD_MS = 20 * 60 * 1000
 KEEP_MINUTES = 2  # per-minute rate-limit counters older than this are done with
 
 log = logging.getLogger("aihub.maintenance")
@@ -25,16 +23,17 @@ log = logging.getLogger("aihub.maintenance")
 
 async def run() -> None:
     await recheck.recheck_due()
-    rekey_credentials()
+    await asyncio.to_thread(rekey_credentials)
     now = int(time.time() * 1000)
 
     def tidy(conn) -> None:
-        accounting.release_stale(conn, now - STALE_HOLD_MS)
+        inflight.sweep(conn)  # calls of processes that died (on Lambda, nothing else sweeps)
+        accounting.release_orphaned(conn)
         ledger.expire_grants(conn, now)
         conn.execute("DELETE FROM key_usage WHERE period LIKE 'rpm:%' AND CAST(substr(period, 5) AS INTEGER) < ?",
                      (now // 60000 - KEEP_MINUTES,))
 
-    store().write(tidy)
+    await writer().run(tidy)
     # In a thread: after a long pause (or an upgrade) there may be many calls to fold.
     await asyncio.to_thread(rollup.catch_up, store())
 
@@ -64,9 +63,23 @@ def _reseal(credential_id: str, old: str, new: str) -> Callable[[sqlite3.Connect
     return tx
 
 
+async def startup() -> None:
+    """`aihub serve` starts: settle at once the calls that a dead predecessor on this host left
+    in flight (recorded as interrupted, holds released), rather than after their lease."""
+    queue = await asyncio.to_thread(writer)
+    try:
+        swept = await queue.run(lambda conn: inflight.sweep(conn, check_pids=True))
+    except Exception:
+        log.exception("start-up sweep failed; the periodic one will retry")
+        return
+    if swept:
+        log.warning("settled %d calls left in flight by a process that ended", swept)
+
+
 async def run_forever() -> None:
     """`aihub serve`'s background task: the scheduled work, every few seconds."""
     interval = float(settings().env.get("AIHUB_RECHECK_INTERVAL_S") or 5)
+    await startup()
     while True:
         await asyncio.sleep(interval)
         try:

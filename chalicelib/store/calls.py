@@ -51,6 +51,10 @@ def insert(conn: sqlite3.Connection, record: CallRecord) -> None:
     conn.execute(_INSERT, tuple(getattr(record, c) for c in _COLUMNS))
 
 
+def exists(conn: sqlite3.Connection, request_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM model_calls WHERE request_id = ?", (request_id,)).fetchone() is not None
+
+
 def record(store: Store, record: CallRecord) -> None:
     store.write(lambda conn: insert(conn, record))
 

@@ -3,8 +3,11 @@
 One connection per thread (sqlite3 connections are not shared across threads), opened lazily
 and kept for the life of the process, so a warm Lambda reuses it. Writes go through
 `Store.write`, which takes the write lock up front (`BEGIN IMMEDIATE`) so two writers never
-deadlock upgrading read locks, and retries with jitter when another process holds the lock
-past the busy timeout. No transaction outlives the call that opened it.
+deadlock upgrading read locks, and retries with jitter while another process holds the lock,
+within a time budget well below the Lambda and API Gateway timeouts. No transaction outlives
+the call that opened it: a COMMIT that fails (a reader still holds its lock in rollback-journal
+mode) is rolled back before anything else, or SQLite would keep the transaction, and with it
+the RESERVED and PENDING locks that shut every other process out.
 """
 from __future__ import annotations
 
@@ -17,16 +20,46 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from chalicelib.errors import ApiError
+
 T = TypeVar("T")
 
-_LOCK_RETRIES = 8
+
+class DatabaseUnavailable(ApiError):
+    """The database cannot take a write now (held lock past the budget, full or failing disk)."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(503, f"The gateway cannot record calls right now ({detail}); retry shortly.",
+                         code=f"database_{reason}", type="api_error", headers={"retry-after": "5"})
+        self.reason = reason  # busy | full | failing
+
+
+def classify(exc: BaseException) -> DatabaseUnavailable | None:
+    """The operational errors that mean 'not now' rather than a bug."""
+    if not isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError):
+        return None
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseUnavailable("busy", "the database is locked by another process")
+    if "full" in text:
+        return DatabaseUnavailable("full", "the disk is full")
+    if "disk i/o" in text or "readonly" in text or "read-only" in text or "unable to open" in text:
+        return DatabaseUnavailable("failing", "the database cannot be written")
+    return None
+
+
+def _busy(exc: BaseException) -> bool:
+    found = classify(exc)
+    return found is not None and found.reason == "busy"
 
 
 class Store:
-    def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 10_000) -> None:
+    def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 1_000,
+                 write_budget_ms: int = 5_000) -> None:
         self.path = path
         self.journal_mode = journal_mode
         self.busy_timeout_ms = busy_timeout_ms
+        self.write_budget_ms = write_budget_ms
         self._local = threading.local()
 
     def _open(self) -> sqlite3.Connection:
@@ -36,7 +69,17 @@ class Store:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
+        # Setting the journal mode reads the database: it can meet another process's lock.
+        deadline = time.monotonic() + self.write_budget_ms / 1000
+        while True:
+            try:
+                conn.execute(f"PRAGMA journal_mode = {self.journal_mode}")
+                break
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    conn.close()
+                    raise
+                time.sleep(random.uniform(0.005, 0.05))
         # WAL keeps commits durable across a process crash with NORMAL; the rollback journal
         # (EFS) needs FULL for the same guarantee.
         conn.execute("PRAGMA synchronous = " + ("NORMAL" if self.journal_mode == "wal" else "FULL"))
@@ -71,26 +114,40 @@ class Store:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # Also after a failed COMMIT: the transaction is still open then.
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    self.close()  # closing the connection releases every lock it held
             raise
-        conn.execute("COMMIT")
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in one IMMEDIATE transaction; retried whole if the database stays locked."""
-        for attempt in range(_LOCK_RETRIES):
+        """Run `fn` in one IMMEDIATE transaction, retried whole while the database stays locked,
+        for at most the write budget; then DatabaseUnavailable (a 503 for the client)."""
+        deadline = time.monotonic() + self.write_budget_ms / 1000
+        attempt = 0
+        while True:
             try:
                 with self._immediate() as conn:
                     return fn(conn)
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc) or attempt == _LOCK_RETRIES - 1:
+            except sqlite3.Error as exc:
+                unavailable = classify(exc)
+                if unavailable is None:
                     raise
-                time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
-        raise AssertionError("unreachable")
+                attempt += 1
+                if not _busy(exc) or time.monotonic() >= deadline:
+                    raise unavailable from exc
+                time.sleep(min(random.uniform(0.005, 0.05) * attempt, max(0.0, deadline - time.monotonic())))
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
         if conn is not None:
-            conn.close()
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
             self._local.conn = None
             self._local.db = None

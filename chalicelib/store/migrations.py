@@ -247,6 +247,12 @@ def _v5_round2(db) -> None:
     # Which client dialect a call came through, and the AIGNE client's app identity.
     db["model_calls"].add_column("surface", str)
     db["model_calls"].add_column("app_id", str)
+    # Calls in flight and the processes that own them (store/inflight.py).
+    db["owners"].create({"owner": str, "host": str, "pid": int, "lease_until": int}, pk="owner",
+                        not_null={"lease_until"})
+    db["inflight"].create({"request_id": str, "owner": str, "created_at": int, "record": str},
+                          pk="request_id", not_null={"owner", "created_at", "record"})
+    db["inflight"].create_index(["owner"])
 
 
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2]

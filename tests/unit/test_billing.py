@@ -90,19 +90,23 @@ def test_reserve_settle_release(account):
     assert total == 750
 
 
-def test_a_charge_beyond_the_hold_never_goes_below_zero(account):
+def test_a_charge_beyond_the_hold_is_taken_in_full(account):
     db = store()
     db.write(lambda c: accounting.reserve(c, "r1", account, None, 900))
-    assert db.write(lambda c: accounting.settle(c, "r1", 5_000)) == 1_000  # all there was
-    assert _balance(account) == (0, 0)
+    assert db.write(lambda c: accounting.settle(c, "r1", 5_000)) == 5_000  # in full: nothing is forgiven
+    assert _balance(account) == (-4_000, 0)
     note = db.query_one("SELECT note FROM credit_ledger WHERE request_id = 'r1'")[0]
-    assert "shortfall 4000" in note
+    assert "overrun" in note and "4100" in note, note
+    # In debt, the account is refused until it is back above zero, even for a free call.
+    assert db.write(lambda c: accounting.reserve(c, "r2", account, None, 0)) is False
+    db.write(lambda c: ledger.grant(c, account, 4_000))
+    assert db.write(lambda c: accounting.reserve(c, "r3", account, None, 0)) is True
 
 
-def test_stale_holds_are_released(account):
+def test_orphaned_holds_are_released(account):
     db = store()
     db.write(lambda c: accounting.reserve(c, "old", account, None, 300))
-    assert db.write(lambda c: accounting.release_stale(c, accounting.now_ms() + 1)) == 1
+    assert db.write(accounting.release_orphaned) == 1
     assert _balance(account) == (1_000, 0)
     assert db.write(lambda c: accounting.settle(c, "old", 100)) == 0  # settling late charges nothing twice
 
