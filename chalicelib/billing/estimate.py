@@ -50,7 +50,7 @@ IMAGE_TOKENS = 2_833 + 8 * 5_667
 # WAV is read at the byte rate of its own header, which is what the decoder plays it at.
 MIN_MEDIA_BYTES_PER_SECOND = 500
 AUDIO_TOKENS_PER_SECOND = 32  # Gemini's documented rate; OpenAI's audio models use ~10
-VIDEO_TOKENS_PER_SECOND = 300  # Gemini: 258 a frame at 1 frame/s + 32 of its sound track
+VIDEO_TOKENS_PER_SECOND = 300  # Gemini documents 263 a second (a frame a second and its sound)
 _PCM_WAV_FORMATS = frozenset({1, 3, 6, 7, 0xFFFE})  # PCM, float, A-law, mu-law, extensible
 _WAV_TYPES = frozenset({"wav", "wave", "x-wav", "vnd.wave"})
 _WAV_HEADER_CHARS = 4_096  # base64 of the first 3 KB: where the fmt chunk is in any real file
