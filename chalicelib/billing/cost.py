@@ -9,11 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.billing import estimate
 from chalicelib.providers.base import Usage
-
-DEFAULT_MAX_OUTPUT = 4096
-CHARS_PER_TOKEN_FLOOR = 3  # a conservative guess: real text runs about 4 characters a token
-TOKENS_PER_MESSAGE = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,46 +43,15 @@ def charge(rate: Rate, usage: Usage) -> int:
     return total
 
 
-def _text_chars(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value)
-    if isinstance(value, list):
-        return sum(_text_chars(v.get("text") if isinstance(v, dict) else v) for v in value)
-    return 0
-
-
-def input_estimate(kind: str, body: dict[str, Any]) -> int:
-    """An upper-leaning estimate of the input tokens of a request."""
-    if kind == "chat":
-        messages = body.get("messages") or []
-        chars = sum(_text_chars(m.get("content")) for m in messages if isinstance(m, dict))
-        chars += len(str(body.get("tools") or ""))
-        return -(-chars // CHARS_PER_TOKEN_FLOOR) + TOKENS_PER_MESSAGE * len(messages)
-    if kind == "embedding":
-        value = body.get("input")
-        if isinstance(value, list) and value and isinstance(value[0], int):
-            return len(value)
-        if isinstance(value, list) and value and isinstance(value[0], list):
-            return sum(len(v) for v in value)
-        return -(-_text_chars(value if isinstance(value, list) else [value]) // CHARS_PER_TOKEN_FLOOR) + 1
-    return -(-len(str(body.get("prompt") or "")) // CHARS_PER_TOKEN_FLOOR)
-
-
-def max_output(rate: Rate, body: dict[str, Any]) -> int:
-    asked = body.get("max_completion_tokens") or body.get("max_tokens")
-    if isinstance(asked, int) and asked > 0:
-        return asked
-    return rate.max_output_tokens or DEFAULT_MAX_OUTPUT
-
-
 def reservation(rate: Rate, kind: str, body: dict[str, Any]) -> int:
-    """The most the call can cost: the input estimate at the dearest input rate, plus the
-    output limit (chat) at the output rate, plus every image asked for."""
-    prompt = input_estimate(kind, body)
+    """The most the call can cost (chalicelib/billing/estimate.py says why each figure is a
+    ceiling): every input token at the dearest input rate, plus the output ceiling (chat) at
+    the output rate, plus every image asked for at its price and its output tokens."""
     dearest_input = max(rate.input_rate, rate.cache_read_rate or 0, rate.cache_write_rate or 0)
-    total = prompt * dearest_input
+    total = estimate.input_tokens(kind, body) * dearest_input
     if kind == "chat":
-        total += max_output(rate, body) * rate.output_rate * int(body.get("n") or 1)
+        total += estimate.chat_output_tokens(rate.max_output_tokens, body) * rate.output_rate
     elif kind == "image":
-        total += int(body.get("n") or 1) * (rate.image_rate or 0) + DEFAULT_MAX_OUTPUT * rate.output_rate
-    return total
+        images = estimate.count(body.get("n")) or 1
+        total += images * ((rate.image_rate or 0) + estimate.image_output_tokens(body) * rate.output_rate)
+    return min(total, estimate.CLAMP)

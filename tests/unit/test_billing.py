@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.billing import accounting, cost
+from chalicelib.billing import accounting, cost, estimate
 from chalicelib.handlers.billing import margin_rate
 from chalicelib.providers.base import Usage
 from chalicelib.store import keys, ledger
@@ -36,21 +36,29 @@ def test_cache_rates_default_to_the_input_rate():
     assert cost.charge(plain, Usage(cache_read_tokens=3, cache_write_tokens=2)) == 35
 
 
+CHAT = {"messages": [{"role": "user", "content": "x" * 12}]}
+
+
 @pytest.mark.parametrize(
-    ("kind", "body", "expected"),
+    ("kind", "body", "output"),
     [
-        # 12 chars / 3 + 8 per message = 12 input tokens at the dearest input rate (125), + 50 out x 400
-        ("chat", {"messages": [{"role": "user", "content": "x" * 12}], "max_tokens": 50}, 12 * 125 + 50 * 400),
-        ("chat", {"messages": [{"role": "user", "content": "x" * 12}], "max_completion_tokens": 7, "n": 2},
-         12 * 125 + 7 * 400 * 2),
+        # every input token at the dearest input rate (125), + the output asked for x 400, for each choice
+        ("chat", {**CHAT, "max_tokens": 50}, 50 * 400),
+        ("chat", {**CHAT, "max_completion_tokens": 7, "n": 2}, 7 * 400 * 2),
         # no limit asked: the model's own output limit
-        ("chat", {"messages": [{"role": "user", "content": "x" * 12}]}, 12 * 125 + 1000 * 400),
-        ("embedding", {"input": [1, 2, 3]}, 3 * 125),
-        ("image", {"prompt": "x" * 9, "n": 2}, 3 * 125 + 2 * 50_000 + cost.DEFAULT_MAX_OUTPUT * 400),
+        ("chat", CHAT, 1000 * 400),
+        ("embedding", {"input": [1, 2, 3]}, 0),
+        # each image at its price and its output tokens
+        ("image", {"prompt": "x" * 9, "n": 2}, 2 * (50_000 + estimate.IMAGE_OUTPUT_TOKENS * 400)),
     ],
 )
-def test_reservation(kind, body, expected):
-    assert cost.reservation(RATE, kind, body) == expected
+def test_reservation(kind, body, output):
+    assert cost.reservation(RATE, kind, body) == estimate.input_tokens(kind, body) * 125 + output
+
+
+def test_reservation_counts_the_input_by_its_bytes():
+    assert estimate.input_tokens("embedding", {"input": [1, 2, 3]}) == 3
+    assert estimate.input_tokens("chat", CHAT) >= 12 + estimate.TOKENS_PER_MESSAGE
 
 
 @pytest.mark.parametrize(
