@@ -10,12 +10,16 @@ A success clears a cool-down. Model status follows traffic, written only when it
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.credentials import pool
 from chalicelib.providers.base import Target, UpstreamError
 from chalicelib.store import providers as rows
-from chalicelib.store.shared import store
+from chalicelib.store.shared import store, writer
 
 log = logging.getLogger("aihub.credentials")
 
@@ -51,25 +55,32 @@ def _is_db(credential_id: str) -> bool:
     return credential_id.startswith("cred_")
 
 
-def disable(credential_id: str, reason: str, *, fail_count: int | None = None) -> None:
+def _write(job: Callable[[sqlite3.Connection], Any]) -> Future:
+    """Queue a credential or model-status change on the writer (the server's loop never waits
+    on SQLite); the pool reloads once it has committed. Callers off the loop may wait on it."""
+    future = writer().submit(job)
+    future.add_done_callback(lambda _: pool.invalidate())
+    return future
+
+
+def disable(credential_id: str, reason: str, *, fail_count: int | None = None) -> Future | None:
     """Take a credential out of rotation until a re-check finds it working."""
     row = rows.get_credential(store(), credential_id)
     if row is None:
-        return
+        return None
     count = (fail_count if fail_count is not None else row["fail_count"]) + 1
-    rows.update_credential(store(), credential_id, {
+    done = _write(rows.credential_update(credential_id, {
         "active": 0, "error": reason[:500], "fail_count": count,
         "disabled_until": rows.now_ms() + int(backoff_s(count) * 1000),
-    })
-    pool.invalidate()
+    }))
     log.warning("credential %s disabled (%s); re-check in %.0f s", credential_id, reason[:200], backoff_s(count))
+    return done
 
 
-def restore(credential_id: str, *, keep_failures: bool = False) -> None:
+def restore(credential_id: str, *, keep_failures: bool = False) -> Future:
     fields = {"active": 1, "error": None, "disabled_until": None, "cooldown_until": None,
               "last_checked_at": rows.now_ms()}
-    rows.update_credential(store(), credential_id, fields if keep_failures else {**fields, "fail_count": 0})
-    pool.invalidate()
+    return _write(rows.credential_update(credential_id, fields if keep_failures else {**fields, "fail_count": 0}))
 
 
 def after_failure(target: Target, error: UpstreamError) -> bool:
@@ -80,8 +91,7 @@ def after_failure(target: Target, error: UpstreamError) -> bool:
         disable(cred, f"HTTP {status}: {error.message}")
     elif _is_db(cred) and status == 429:
         wait = max(COOLDOWN_S, retry_after_s(error) or 0)
-        rows.update_credential(store(), cred, {"cooldown_until": rows.now_ms() + int(wait * 1000)})
-        pool.invalidate()
+        _write(rows.credential_update(cred, {"cooldown_until": rows.now_ms() + int(wait * 1000)}))
     if status == 404:
         _model(target, False, error.message)
     return retryable(error)
@@ -89,8 +99,7 @@ def after_failure(target: Target, error: UpstreamError) -> bool:
 
 def after_success(target: Target) -> None:
     if _is_db(target.credential.id) and pool.cooling(target.credential.id):
-        rows.update_credential(store(), target.credential.id, {"cooldown_until": None})
-        pool.invalidate()
+        _write(rows.credential_update(target.credential.id, {"cooldown_until": None}))
     _model(target, True, None)
 
 
@@ -99,10 +108,7 @@ def _model(target: Target, available: bool, reason: str | None) -> None:
     if _model_state.get(key) is available:
         return
     _model_state[key] = available
-    try:
-        rows.set_model_status(store(), *key, available=available, reason=reason, source="traffic")
-    except Exception:  # health bookkeeping must never fail a call
-        log.exception("could not record the status of %s/%s", *key)
+    _write(rows.model_status_update(*key, available=available, reason=reason, source="traffic"))
 
 
 def forget_model(provider: str, model: str) -> None:

@@ -201,10 +201,11 @@ async def delete_credential(req: ApiRequest, who: Principal) -> ApiResponse:
 async def check_credential(req: ApiRequest, who: Principal) -> ApiResponse:
     row = _credential(req.params["id"], with_secret=True)
     reason = await recheck.check_row(row)
+    # This handler runs on the offload pool: waiting for the writer here blocks no other call.
     if reason is None:
-        health.restore(row["id"])
-    elif row["active"]:
-        health.disable(row["id"], reason)
+        health.restore(row["id"]).result()
+    elif row["active"] and (disabled := health.disable(row["id"], reason)) is not None:
+        disabled.result()
     else:
         rows.update_credential(store(), row["id"], {"error": reason[:500], "last_checked_at": rows.now_ms()})
     return json_response({**credential_view(_credential(row["id"])), "ok": reason is None, "reason": reason})

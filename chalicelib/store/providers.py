@@ -2,6 +2,8 @@
 chalicelib/credentials and chalicelib/gateway)."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlite3
 import time
 from typing import Any
@@ -93,14 +95,14 @@ def insert_credential(store: Store, row: dict[str, Any]) -> None:
 def update_credential(store: Store, credential_id: str, fields: dict[str, Any]) -> bool:
     if not fields:
         return get_credential(store, credential_id) is not None
+    return store.write(credential_update(credential_id, fields)) > 0
+
+
+def credential_update(credential_id: str, fields: dict[str, Any]) -> Callable[[sqlite3.Connection], int]:
+    """The write of `update_credential`, for a caller that commits it elsewhere (the writer)."""
     sets = ", ".join(f"{k} = ?" for k in fields)
-    return store.write(lambda conn: conn.execute(
-        f"UPDATE credentials SET {sets}, updated_at = ? WHERE id = ?", (*fields.values(), now_ms(), credential_id)
-    ).rowcount) > 0
-
-
-def delete_credential(store: Store, credential_id: str) -> bool:
-    return store.write(lambda conn: conn.execute("DELETE FROM credentials WHERE id = ?", (credential_id,)).rowcount) > 0
+    return lambda conn: conn.execute(f"UPDATE credentials SET {sets}, updated_at = ? WHERE id = ?",
+                                     (*fields.values(), now_ms(), credential_id)).rowcount
 
 
 def mark_used(conn: sqlite3.Connection, credential_id: str, at: int) -> None:
@@ -117,12 +119,18 @@ def due_for_recheck(store: Store, at: int) -> list[dict[str, Any]]:
 
 def set_model_status(store: Store, provider: str, model: str, *, available: bool, reason: str | None,
                      source: str, latency_ms: float | None = None) -> None:
-    store.write(lambda conn: conn.execute(
+    store.write(model_status_update(provider, model, available=available, reason=reason, source=source,
+                                    latency_ms=latency_ms))
+
+
+def model_status_update(provider: str, model: str, *, available: bool, reason: str | None, source: str,
+                        latency_ms: float | None = None) -> Callable[[sqlite3.Connection], Any]:
+    return lambda conn: conn.execute(
         "INSERT INTO model_status (provider, model, available, reason, source, latency_ms, checked_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, model) DO UPDATE SET available = excluded.available,"
         " reason = excluded.reason, source = excluded.source, latency_ms = excluded.latency_ms,"
         " checked_at = excluded.checked_at",
-        (provider, model, int(available), reason, source, latency_ms, now_ms())))
+        (provider, model, int(available), reason, source, latency_ms, now_ms()))
 
 
 def model_status(store: Store, provider: str, model: str) -> dict[str, Any] | None:
