@@ -217,6 +217,7 @@ def _json_tool(response_format: dict[str, Any]) -> dict[str, Any] | None:
     raise bad_request(f"Unknown response_format type '{kind}'.", param="response_format")
 
 
+@errors.request_translation
 def request_body(body: dict[str, Any], model: str, *, stream: bool = False) -> Prepared:
     """The Messages request for an OpenAI chat request; raises a 400 for what Anthropic cannot do."""
     if (body.get("n") or 1) > 1:
