@@ -125,6 +125,6 @@ def request_translation(translate: Callable[P, R]) -> Callable[P, R]:
             return translate(*args, **kwargs)
         except MALFORMED as exc:
             detail = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
-            raise bad_request(f"The request has a part of the wrong shape: {detail[:200]}.") from None
+            raise bad_request(f"The request has a malformed part: {detail[:200]}.") from None
 
     return checked

@@ -223,10 +223,7 @@ def request_body(body: dict[str, Any], model: str, *, stream: bool = False) -> P
     if (body.get("n") or 1) > 1:
         raise bad_request("Anthropic returns one choice per request, so n must be 1; send several requests instead.",
                           param="n", code="unsupported_parameter")
-    try:
-        return _request_body(body, model, stream)
-    except (KeyError, TypeError, AttributeError) as exc:  # a malformed part the wire models let through
-        raise bad_request(f"The request could not be translated for Anthropic (malformed {exc}).") from None
+    return _request_body(body, model, stream)
 
 
 def _request_body(body: dict[str, Any], model: str, stream: bool) -> Prepared:
