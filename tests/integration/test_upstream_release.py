@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from chalicelib.credentials import pool
@@ -301,3 +302,73 @@ def test_bedrock_malformed_part_is_a_400_before_any_call(fake, env):
         assert fake.requests == []
 
     run(main)
+
+
+# -- the ASGI front: a body that is never read --------------------------------------------------
+
+ADMIN = "test-admin-key-0123456789abcdef"
+
+
+def test_a_front_failing_before_the_first_frame_releases_the_upstream(fake, env):
+    """The streaming front fails while writing the headers (a client gone, a transport error):
+    the relay never yields a frame, yet the upstream is released and the call is recorded."""
+    env({"AIHUB_ADMIN_KEY": ADMIN})
+    fake.add_chat_echo()
+    from chalicelib.fronts.asgi_front import create_app
+    from chalicelib.store import calls
+    from chalicelib.store.shared import store
+
+    app = create_app()
+    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
+             "headers": [(b"authorization", f"Bearer {ADMIN}".encode()), (b"content-type", b"application/json")]}
+    requested = [orjson.dumps(body("openai/gpt-4o-mini"))]
+
+    async def receive() -> dict[str, Any]:
+        if requested:
+            return {"type": "http.request", "body": requested.pop(), "more_body": False}
+        await asyncio.Event().wait()  # the watcher waits here until it is cancelled
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            raise OSError("the client went away before the headers")
+
+    async def main() -> None:
+        with pytest.raises(OSError):
+            await app(scope, receive, send)
+        assert len(fake.requests) == 1 and busy_connections() == 0
+
+    run(main)
+    (record,) = calls.list_calls(store())
+    assert record["error_code"] == "client_disconnected" and record["completion_tokens"] > 0
+
+
+def test_a_model_id_that_is_not_latin_1_does_not_break_the_stream(fake, env):
+    """The model id is echoed in a response header; one the header cannot carry must not fail
+    the response after the upstream stream was opened."""
+    env({"AIHUB_ADMIN_KEY": ADMIN})
+    fake.add_chat_echo()
+    from chalicelib.fronts.asgi_front import create_app
+
+    app = create_app()
+    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
+             "headers": [(b"authorization", f"Bearer {ADMIN}".encode()), (b"content-type", b"application/json")]}
+    requested = [orjson.dumps(body("openai/gpt-4o-\u20ac"))]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        if requested:
+            return {"type": "http.request", "body": requested.pop(), "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def main() -> None:
+        await app(scope, receive, send)
+        assert busy_connections() == 0
+
+    run(main)
+    assert sent[0]["status"] == 200 and (b"x-aihub-model", b"gpt-4o-?") in sent[0]["headers"]
+    assert sent[-1] == {"type": "http.response.body", "body": b""}
