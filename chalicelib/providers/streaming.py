@@ -61,6 +61,12 @@ def prompt_chars(body: dict[str, Any]) -> int:
     return total
 
 
+def wants_usage(body: dict[str, Any]) -> bool:
+    """The client asked for the stream's usage chunk (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
 @asynccontextmanager
 async def closed_on_failure(close: Close) -> AsyncIterator[None]:
     """Guards an open upstream response until the block hands it on: whatever fails inside

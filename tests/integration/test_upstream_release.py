@@ -229,11 +229,18 @@ def test_a_full_pool_is_a_quick_503_not_a_hang(fake, env):
     run(main)
 
 
-def test_provider_timeouts_keep_the_short_pool_timeout(env):
-    env({"AIHUB_POOL_TIMEOUT": "2"})
+def test_the_pool_settings_reach_the_client_and_every_provider_timeout(env):
+    env({"AIHUB_POOL_TIMEOUT": "2", "AIHUB_POOL_MAX_CONNECTIONS": "7"})
     spec = target_of("openai/gpt-4o-mini").provider
     custom = http.timeout(type(spec)(**{**{f: getattr(spec, f) for f in spec.__slots__}, "read_timeout": 60.0}))
     assert custom == httpx.Timeout(60.0, connect=10.0, pool=2.0)
+
+    async def main() -> None:
+        client = http_client.client()
+        assert client.timeout.pool == 2.0
+        assert client._transport._pool._max_connections == 7  # type: ignore[attr-defined]
+
+    run(main)
 
 
 # -- Bedrock: boto3's event stream, not the httpx pool ------------------------------------------

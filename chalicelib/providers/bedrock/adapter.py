@@ -22,7 +22,7 @@ from chalicelib.errors import ApiError
 from chalicelib.providers import errors, registry
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
-from chalicelib.providers.streaming import TranslatedStream, closed_on_failure, prompt_chars
+from chalicelib.providers.streaming import TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 
 T = TypeVar("T")
 log = logging.getLogger("aihub.bedrock")
@@ -273,15 +273,14 @@ class BedrockAdapter:
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         request = translate.converse_request(body, target.model)
-        wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        chars = prompt_chars(body)
+        include_usage, chars = wants_usage(body), prompt_chars(body)
         bedrock = await client(target)
         started = time.perf_counter()
         pump = EventPump(lambda: bedrock.converse_stream(**request), target)
         async with closed_on_failure(pump.aclose):
             response = await pump.opened
             state = translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
-                                          int(time.time()), target.model, wants_usage, target.credential)
+                                          int(time.time()), target.model, include_usage, target.credential)
             events = pump.events()
             # Bedrock may refuse (throttling, validation) in the stream's first message: wait for it, so
             # such a refusal is an HTTP error the gateway can retry rather than a stream that fails at once.

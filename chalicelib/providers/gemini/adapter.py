@@ -8,7 +8,7 @@ import orjson
 from chalicelib.providers import http
 from chalicelib.providers.base import Result, Target
 from chalicelib.providers.gemini import api, translate
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
 
 async def call_json(target: Target, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
@@ -30,7 +30,7 @@ class GeminiAdapter:
         upstream = translate.chat_request(body, target.model)
         translator = translate.StreamTranslator(
             target.provider.name, target.model, candidates=body.get("n") or 1, credential=target.credential,
-            include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
+            include_usage=wants_usage(body))
         return await http.open_stream(target, api.stream_path(target.model), upstream, translator,
                                       prompt_chars=prompt_chars(body), error_mapper=translate.upstream_error)
 
