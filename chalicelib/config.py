@@ -29,6 +29,10 @@ class Settings:
     write_budget_ms: int = 10_000
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0
+    # The shared upstream connection pool: a call that finds it full fails fast (503) after
+    # pool_timeout_s instead of queueing behind everyone else's calls.
+    pool_timeout_s: float = 5.0
+    pool_max_connections: int = 1000
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -90,6 +94,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         write_budget_ms=int(env.get("AIHUB_DB_WRITE_BUDGET_MS") or 10_000),
         connect_timeout_s=float(env.get("AIHUB_CONNECT_TIMEOUT") or 10.0),
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
+        pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
+        pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         env=env,
     )
 

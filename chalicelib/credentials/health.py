@@ -4,6 +4,7 @@
   re-check with exponential backoff; the call moves on to another credential.
 - 429 puts the credential on a cool-down with a lowered weight; the call moves on.
 - 5xx, timeouts, connection errors, overloads and garbled answers are retried elsewhere.
+- The gateway's own connection pool being full is nobody's credential's fault: not retried.
 - Any other 4xx is the client's own and is never retried.
 A success clears a cool-down. Model status follows traffic, written only when it changes.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from chalicelib.config import settings
 from chalicelib.credentials import pool
+from chalicelib.providers import errors
 from chalicelib.providers.base import Target, UpstreamError
 from chalicelib.store import providers as rows
 from chalicelib.store.shared import store, writer
@@ -45,6 +47,8 @@ def retry_after_s(error: UpstreamError) -> float | None:
 
 
 def retryable(error: UpstreamError) -> bool:
+    if error.code == errors.GATEWAY_BUSY:  # every credential waits on the same full pool
+        return False
     status = error.upstream_status
     if status is None:  # timeout, connection error, garbled answer: the provider's fault
         return error.status >= 500

@@ -40,7 +40,8 @@ def compile_routes(chalice_app: Any) -> list[tuple[re.Pattern[str], dict[str, En
 
 
 def _headers(response: ApiResponse) -> list[tuple[bytes, bytes]]:
-    return [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    # A value can carry client text (the model id in x-aihub-model): it must not fail the response.
+    return [(k.encode("latin-1"), v.encode("latin-1", errors="replace")) for k, v in response.headers.items()]
 
 
 class AsgiApp:
@@ -111,7 +112,6 @@ class AsgiApp:
             await send({"type": "http.response.start", "status": response.status, "headers": _headers(response)})
             await send({"type": "http.response.body", "body": response.body})
             return
-        await send({"type": "http.response.start", "status": response.status, "headers": _headers(response)})
         stream = response.body
         gone = asyncio.Event()
 
@@ -122,6 +122,7 @@ class AsgiApp:
 
         watcher = asyncio.create_task(watch())
         try:
+            await send({"type": "http.response.start", "status": response.status, "headers": _headers(response)})
             async for frame in stream:
                 if gone.is_set():
                     break

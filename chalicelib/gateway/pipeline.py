@@ -185,7 +185,35 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
     stream = await _attempt(call, lambda a, t: native.call_stream(a, t) if pick(t) and native
                             else a.chat_stream(t, body))
     renderer = native.renderer() if is_native and native else surface.renderer()
-    return sse_response(_relay(call, stream, renderer), call.headers())
+    return sse_response(_Relay(call, stream, renderer), call.headers())
+
+
+class _Relay(AsyncGenerator[bytes, None]):
+    """The SSE body of a streamed call (`_relay`), which also holds when the front fails before
+    it reads a single frame (e.g. while writing the headers): closing a generator that never
+    started runs none of its code, so the call would stay unsettled and the upstream open."""
+
+    def __init__(self, call: Call, stream: ChatStream, renderer: StreamRenderer) -> None:
+        self._frames = _relay(call, stream, renderer)
+        self._started = False
+
+    async def asend(self, value: None) -> bytes:
+        self._started = True
+        return await self._frames.asend(value)
+
+    async def athrow(self, *args: Any) -> bytes:
+        return await self._frames.athrow(*args)
+
+    async def aclose(self) -> None:
+        if not self._started:
+            # Treated as a client gone before the first frame: started, so that closing it
+            # drains, settles and releases as for any other disconnect.
+            self._started = True
+            try:
+                await self._frames.asend(None)
+            except StopAsyncIteration:
+                pass
+        await self._frames.aclose()
 
 
 async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> AsyncGenerator[bytes, None]:

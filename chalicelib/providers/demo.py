@@ -20,6 +20,7 @@ import orjson
 
 from chalicelib.config import settings
 from chalicelib.errors import bad_request
+from chalicelib.providers import errors
 from chalicelib.providers.base import Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
@@ -53,6 +54,7 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+@errors.request_translation
 def chat_completion(body: dict[str, Any], model: str) -> dict[str, Any]:
     messages = body.get("messages") or []
     text = reply(messages)
@@ -126,10 +128,11 @@ class DemoAdapter:
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         _require(target, "chat")
         _, wants_usage = translate.request_body(body, target.model, stream=True)
+        chunks = chat_events(body, "demo/echo")  # now: a malformed body is a 400, not a failed stream
         delay = int(settings().env.get("AIHUB_DEMO_DELAY_MS") or 0) / 1000
 
         async def source() -> AsyncIterator[tuple[bytes | None, bytes]]:
-            for chunk in chat_events(body, "demo/echo"):
+            for chunk in chunks:
                 if delay:
                     await asyncio.sleep(delay)
                 yield None, orjson.dumps(chunk)

@@ -7,12 +7,19 @@ timeouts 504. Every message is scrubbed of the credential's secret.
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
 
 import orjson
 
+from chalicelib.errors import bad_request
 from chalicelib.providers.base import Credential, UpstreamError
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+GATEWAY_BUSY = "gateway_busy"  # the gateway's own connection pool is full: no provider's fault
 PASS_THROUGH = {400, 404, 409, 413, 415, 422, 429}
 OVERLOADED = {503, 529}
 
@@ -94,3 +101,30 @@ def unreachable(provider: str, exc: BaseException) -> UpstreamError:
 def bad_response(provider: str, what: str) -> UpstreamError:
     return UpstreamError(502, f"Provider {provider} sent an invalid response: {what}.",
                          code="upstream_bad_response", type="api_error")
+
+
+def gateway_busy(provider: str) -> UpstreamError:
+    """Every pooled upstream connection stayed busy for the pool timeout. Not the provider's or
+    the credential's fault, and another credential would wait on the same pool: not retried."""
+    return UpstreamError(503, f"The gateway has no free connection to provider {provider} right now; retry shortly.",
+                         code=GATEWAY_BUSY, type="api_error", headers={"retry-after": "1"})
+
+
+# What a translator raises when a part of the client's body has a shape it did not expect
+# (a missing key, a number where text belongs, a string where a list belongs).
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def request_translation(translate: Callable[P, R]) -> Callable[P, R]:
+    """Marks a function that turns the client's body into a provider's: a malformed part is the
+    client's 400, raised before anything is sent upstream, not the gateway's 500."""
+
+    @functools.wraps(translate)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return translate(*args, **kwargs)
+        except MALFORMED as exc:
+            detail = f"missing field {exc.args[0]!r}" if isinstance(exc, KeyError) and exc.args else str(exc)
+            raise bad_request(f"The request has a malformed part: {detail[:200]}.") from None
+
+    return checked

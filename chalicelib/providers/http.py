@@ -1,8 +1,10 @@
 """The HTTP layer every HTTP provider adapter shares: headers, timeouts, one pooled send.
 
-Failures before the response head become gateway errors (timeout 504, unreachable 502); an
-error status is read and handed to the adapter's own error mapper (by default the shared
-OpenAI-style one), so each provider's error bodies are understood in its own room.
+Failures before the response head become gateway errors (pool full 503, timeout 504,
+unreachable 502); an error status is read and handed to the adapter's own error mapper (by
+default the shared OpenAI-style one), so each provider's error bodies are understood in its own
+room. Every response opened here is closed here, or handed on to something that closes it: a
+`TranslatedStream` (`open_stream`) or the caller of `send`, which must `read` or close it.
 """
 from __future__ import annotations
 
@@ -14,9 +16,10 @@ import httpx
 import orjson
 
 from chalicelib.config import settings
-from chalicelib.providers import errors, registry
+from chalicelib.providers import errors, registry, sse
 from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
-from chalicelib.providers.http_client import client
+from chalicelib.providers.http_client import client, timeout as client_timeout
+from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure
 
 ErrorMapper = Callable[[str, int, bytes, Credential, dict[str, str]], UpstreamError]
 
@@ -35,7 +38,7 @@ def timeout(spec: ProviderSpec) -> httpx.Timeout | None:
     if spec.connect_timeout is None and spec.read_timeout is None:
         return None
     cfg = settings()
-    return httpx.Timeout(spec.read_timeout or cfg.read_timeout_s, connect=spec.connect_timeout or cfg.connect_timeout_s)
+    return client_timeout(spec.read_timeout or cfg.read_timeout_s, spec.connect_timeout or cfg.connect_timeout_s)
 
 
 async def send(
@@ -59,6 +62,8 @@ async def send(
         content=None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)
+    except httpx.PoolTimeout:
+        raise errors.gateway_busy(spec.name) from None
     except httpx.TimeoutException:
         raise errors.timeout(spec.name) from None
     except httpx.HTTPError as exc:
@@ -73,6 +78,23 @@ async def send(
             await response.aclose()
         raise error_mapper(spec.name, response.status_code, content, target.credential, dict(response.headers))
     return response, ttfb_ms
+
+
+async def open_stream(
+    target: Target,
+    path: str,
+    body: dict[str, Any],
+    translator: StreamTranslator,
+    *,
+    prompt_chars: int,
+    error_mapper: ErrorMapper = errors.from_status,
+) -> TranslatedStream:
+    """`send` a streamed request and hand its SSE body to a `TranslatedStream`, which then owns
+    the response. Everything that could fail on the client's body is done before the call."""
+    response, ttfb_ms = await send(target, path, body, error_mapper=error_mapper)
+    async with closed_on_failure(response.aclose):
+        return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
+                                prompt_chars=prompt_chars, on_close=response.aclose)
 
 
 async def read(target: Target, response: httpx.Response) -> bytes:

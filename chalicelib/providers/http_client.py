@@ -15,14 +15,21 @@ from chalicelib.config import settings
 _clients: dict[int, httpx.AsyncClient] = {}
 
 
+def timeout(read_s: float, connect_s: float) -> httpx.Timeout:
+    """Read and connect as given; the wait for a free pooled connection is always the short pool
+    timeout, so a full pool fails a call quickly instead of stalling it for a read timeout."""
+    return httpx.Timeout(read_s, connect=connect_s, pool=settings().pool_timeout_s)
+
+
 def client() -> httpx.AsyncClient:
     loop_id = id(asyncio.get_running_loop())
     found = _clients.get(loop_id)
     if found is None or found.is_closed:
         cfg = settings()
         found = _clients[loop_id] = httpx.AsyncClient(
-            timeout=httpx.Timeout(cfg.read_timeout_s, connect=cfg.connect_timeout_s),
-            limits=httpx.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=60),
+            timeout=timeout(cfg.read_timeout_s, cfg.connect_timeout_s),
+            limits=httpx.Limits(max_connections=cfg.pool_max_connections,
+                                max_keepalive_connections=min(100, cfg.pool_max_connections), keepalive_expiry=60),
             # One client serves every tenant: a provider's Set-Cookie must never be replayed.
             cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
         )

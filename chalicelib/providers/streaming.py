@@ -3,10 +3,17 @@
 An adapter supplies the source (an async iterator of (event name, payload) pairs read from
 the provider) and a translator for its dialect; this class runs them, turns transport failures
 into a recorded error, and works out usage, estimating it when the provider reported none.
+
+Ownership of the upstream response: from the moment it is open until a `TranslatedStream` holds
+it, the adapter must release it on any failure (`closed_on_failure`); from then on the stream's
+`aclose()` does, and `frames()` releases it as soon as it ends. A response left open holds a
+pooled connection for good, and enough of them stall every call of every user.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
 import httpx
@@ -14,6 +21,9 @@ import httpx
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors
 from chalicelib.providers.base import Usage
+
+log = logging.getLogger("aihub.streaming")
+Close = Callable[[], Awaitable[None]]
 
 
 class StreamTranslator(Protocol):
@@ -38,14 +48,34 @@ def estimate_tokens(chars: int) -> int:
 
 
 def prompt_chars(body: dict[str, Any]) -> int:
+    """Characters of prompt text, for the estimate. Anything that is not text counts nothing:
+    this runs on the client's body as it came, whatever its parts hold."""
     total = 0
-    for message in body.get("messages") or ():
+    messages = body.get("messages")
+    for message in messages if isinstance(messages, list) else ():
         content = message.get("content") if isinstance(message, dict) else None
         if isinstance(content, str):
             total += len(content)
         elif isinstance(content, list):
-            total += sum(len(p.get("text") or "") for p in content if isinstance(p, dict))
+            total += sum(len(p["text"]) for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
     return total
+
+
+def wants_usage(body: dict[str, Any]) -> bool:
+    """The client asked for the stream's usage chunk (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and bool(options.get("include_usage"))
+
+
+@asynccontextmanager
+async def closed_on_failure(close: Close) -> AsyncIterator[None]:
+    """Guards an open upstream response until the block hands it on: whatever fails inside
+    (translation, status or usage parsing, cancellation) releases it before propagating."""
+    try:
+        yield
+    except BaseException:
+        await close()
+        raise
 
 
 class TranslatedStream:
@@ -56,11 +86,12 @@ class TranslatedStream:
         *,
         ttfb_ms: float | None,
         prompt_chars: int,
-        on_close: Callable[[], Awaitable[None]] | None = None,
+        on_close: Close | None = None,
     ) -> None:
         self._source = source
         self._translator = translator
         self._on_close = on_close
+        self._closed = False
         self._prompt_chars = prompt_chars
         self.ttfb_ms = ttfb_ms
 
@@ -96,7 +127,23 @@ class TranslatedStream:
             t.error = errors.timeout(t.provider)
         except httpx.HTTPError:
             t.error = errors.bad_response(t.provider, "the connection was lost mid-stream")
+        except Exception:  # a translator bug on an event it did not expect: the client gets a 502
+            log.exception("translating a %s stream failed", t.provider)
+            t.error = errors.bad_response(t.provider, "an event the gateway could not translate")
+        finally:
+            # Ended, failed or abandoned: the connection goes back now, not when someone
+            # remembers to close the stream.
+            await self.aclose()
 
     async def aclose(self) -> None:
-        if self._on_close is not None:
-            await self._on_close()
+        """Release the source and the upstream response; safe to call any number of times."""
+        if self._closed:
+            return
+        self._closed = True
+        close_source = getattr(self._source, "aclose", None)
+        try:
+            if close_source is not None:
+                await close_source()
+        finally:
+            if self._on_close is not None:
+                await self._on_close()

@@ -54,8 +54,8 @@ def _busy(exc: BaseException) -> bool:
 
 
 class Store:
-    def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 1_000,
-                 write_budget_ms: int = 5_000) -> None:
+    def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 2_000,
+                 write_budget_ms: int = 10_000) -> None:
         self.path = path
         self.journal_mode = journal_mode
         self.busy_timeout_ms = busy_timeout_ms
@@ -102,11 +102,25 @@ class Store:
             db = self._local.db = sqlite_utils.Database(self.conn)
         return db
 
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read, retried while another process's commit holds the lock (rollback journal), for
+        at most the write budget: a starved reader gets a 503, not a bare 'locked' error."""
+        deadline = time.monotonic() + self.write_budget_ms / 1000
+        while True:
+            try:
+                return fn(self.conn)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise DatabaseUnavailable("busy", "the database is locked by another process") from exc
+                time.sleep(random.uniform(0.005, 0.05))
+
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return self._read(lambda conn: conn.execute(sql, params).fetchall())
 
     def query_one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
+        return self._read(lambda conn: conn.execute(sql, params).fetchone())
 
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:

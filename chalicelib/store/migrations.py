@@ -263,7 +263,7 @@ def migrate(store: Store) -> int:
     import sqlite_utils
 
     target = len(MIGRATIONS)
-    if store.conn.execute("PRAGMA user_version").fetchone()[0] >= target:
+    if store.query_one("PRAGMA user_version")[0] >= target:
         return target
 
     def step(conn: sqlite3.Connection) -> int:

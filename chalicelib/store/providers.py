@@ -98,6 +98,10 @@ def update_credential(store: Store, credential_id: str, fields: dict[str, Any]) 
     return store.write(credential_update(credential_id, fields)) > 0
 
 
+def delete_credential(store: Store, credential_id: str) -> bool:
+    return store.write(lambda conn: conn.execute("DELETE FROM credentials WHERE id = ?", (credential_id,)).rowcount) > 0
+
+
 def credential_update(credential_id: str, fields: dict[str, Any]) -> Callable[[sqlite3.Connection], int]:
     """The write of `update_credential`, for a caller that commits it elsewhere (the writer)."""
     sets = ", ".join(f"{k} = ?" for k in fields)

@@ -389,9 +389,9 @@ def test_abandoned_stream_is_closed_and_its_thread_ends(fake, target):
 
     async def main() -> None:
         bedrock_client = await adapter.client(target)
-        response = await adapter.call(target, lambda: bedrock_client.converse_stream(
-            modelId=NOVA, messages=[{"role": "user", "content": [{"text": "x"}]}]))
-        pump = adapter.EventPump(response["stream"], target)
+        pump = adapter.EventPump(lambda: bedrock_client.converse_stream(
+            modelId=NOVA, messages=[{"role": "user", "content": [{"text": "x"}]}]), target)
+        response = await pump.opened
         events = pump.events()
         assert await events.__anext__() == (b"messageStart", {"role": "assistant"})
         started = time.monotonic()

@@ -7,7 +7,8 @@ import pytest
 
 from chalicelib.credentials import crypto, health, pool
 from chalicelib.errors import ApiError
-from chalicelib.providers.base import Credential, UpstreamError
+from chalicelib.providers import errors
+from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
 
 SECRET = "x" * 40
 
@@ -81,6 +82,14 @@ def test_cooldown_lowers_weight_until_it_ends():
 def test_retryable(status, upstream_status, retry):
     error = UpstreamError(status, "x", upstream_status=upstream_status)
     assert health.retryable(error) is retry
+
+
+def test_a_full_gateway_pool_is_neither_retried_nor_held_against_the_credential(local_env):
+    local_env({})
+    target = Target(ProviderSpec("p", "openai", "http://x"), "m", Credential("cred_1", "sk-secret-value"))
+    busy = errors.gateway_busy("p")
+    assert (busy.status, busy.code, busy.upstream_status) == (503, "gateway_busy", None)
+    assert health.after_failure(target, busy) is False  # every credential waits on the same pool
 
 
 @pytest.mark.parametrize(("fails", "seconds"), [(1, 5), (2, 10), (3, 20), (20, 6 * 3600)])

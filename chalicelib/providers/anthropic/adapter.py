@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from chalicelib.providers import errors, http, sse
+from chalicelib.providers import errors, http
 from chalicelib.providers.anthropic import api, translate
 from chalicelib.providers.base import Credential, Result, Target, UpstreamError
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
@@ -33,11 +33,10 @@ class AnthropicAdapter:
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         prepared = translate.request_body(body, target.model, stream=True)
-        response, ttfb_ms = await _send(target, prepared.body)
         translator = translate.StreamTranslator(target.provider.name, include_usage=prepared.include_usage,
                                                 json_tool=prepared.json_tool, credential=target.credential)
-        return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
-                                prompt_chars=prompt_chars(body), on_close=response.aclose)
+        return await http.open_stream(target, api.PATH, prepared.body, translator, prompt_chars=prompt_chars(body),
+                                      error_mapper=_error)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         raise translate.unsupported("embeddings")

@@ -217,15 +217,13 @@ def _json_tool(response_format: dict[str, Any]) -> dict[str, Any] | None:
     raise bad_request(f"Unknown response_format type '{kind}'.", param="response_format")
 
 
+@errors.request_translation
 def request_body(body: dict[str, Any], model: str, *, stream: bool = False) -> Prepared:
     """The Messages request for an OpenAI chat request; raises a 400 for what Anthropic cannot do."""
     if (body.get("n") or 1) > 1:
         raise bad_request("Anthropic returns one choice per request, so n must be 1; send several requests instead.",
                           param="n", code="unsupported_parameter")
-    try:
-        return _request_body(body, model, stream)
-    except (KeyError, TypeError, AttributeError) as exc:  # a malformed part the wire models let through
-        raise bad_request(f"The request could not be translated for Anthropic (malformed {exc}).") from None
+    return _request_body(body, model, stream)
 
 
 def _request_body(body: dict[str, Any], model: str, stream: bool) -> Prepared:

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from typing import Any, TypeVar
 
 import orjson
@@ -21,7 +22,7 @@ from chalicelib.errors import ApiError
 from chalicelib.providers import errors, registry
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.streaming import TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 
 T = TypeVar("T")
 log = logging.getLogger("aihub.bedrock")
@@ -136,16 +137,52 @@ _END = object()
 
 
 class EventPump:
-    """Iterates a botocore EventStream in a worker thread and hands its events to the event loop
-    through a queue, as (event name, payload) pairs; (None, None) marks a clean end."""
+    """Opens a ConverseStream and iterates its botocore EventStream in a worker thread, handing
+    its events to the event loop through a queue, as (event name, payload) pairs; (None, None)
+    marks a clean end.
 
-    def __init__(self, stream: Any, target: Target) -> None:
-        self._stream = stream
+    The worker owns the stream from the moment boto3 returns it and always closes it: so a call
+    abandoned while the stream was still being opened (a cancelled caller, a failure in between)
+    leaks no connection either."""
+
+    def __init__(self, open_stream: Callable[[], dict[str, Any]], target: Target) -> None:
+        self._open = open_stream
+        self._stream: Any = None
         self._target = target
         self._loop = asyncio.get_running_loop()
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._abandoned = False
+        self.opened: asyncio.Future[dict[str, Any]] = self._loop.create_future()  # the response head
         self.finished = self._loop.run_in_executor(_EXECUTOR, self._run)
+
+    def _resolve(self, result: dict[str, Any] | BaseException) -> None:
+        def settle() -> None:
+            if self.opened.done():  # the opener gave up waiting
+                return
+            if isinstance(result, BaseException):
+                self.opened.set_exception(result)
+            else:
+                self.opened.set_result(result)
+
+        try:
+            self._loop.call_soon_threadsafe(settle)
+        except RuntimeError:  # the loop is gone: nobody is waiting
+            self._abandoned = True
+
+    def _open_stream(self) -> bool:
+        """Open the stream; False when it could not be opened (the opener hears why)."""
+        try:
+            response = self._open()
+            self._stream = response["stream"]
+        except Exception as exc:
+            mapped = upstream_error(exc, self._target)
+            if mapped is None:
+                log.exception("opening a Bedrock stream failed")
+                mapped = errors.bad_response(self._target.provider.name, type(exc).__name__)
+            self._resolve(mapped)
+            return False
+        self._resolve(response)
+        return True
 
     def _put(self, item: Any) -> None:
         try:
@@ -156,7 +193,12 @@ class EventPump:
     def _run(self) -> None:
         from botocore.exceptions import EventStreamError
 
+        if not self._open_stream():
+            self._put(_END)
+            return
         try:
+            if self._abandoned:  # given up while it was being opened
+                return
             for event in self._stream:
                 if self._abandoned:
                     return
@@ -187,10 +229,13 @@ class EventPump:
             yield item
 
     async def aclose(self) -> None:
-        """Stop reading: wake the worker if it is blocked on the socket, and wait for it to end."""
+        """Stop reading: wake the worker if it is blocked on the socket, and wait for it to end.
+        (A worker still opening the stream finds it abandoned once it is open, and closes it.)"""
         if self.finished.done():
             return
         self._abandoned = True
+        if self._stream is None:
+            return  # still opening: the worker sees it is abandoned once it has the stream
         # botocore keeps urllib3's response as `_raw_stream`; its shutdown() is urllib3's way to
         # unblock a read in another thread (closing the socket would not wake it).
         shutdown = getattr(getattr(self._stream, "_raw_stream", None), "shutdown", None)
@@ -228,31 +273,25 @@ class BedrockAdapter:
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         request = translate.converse_request(body, target.model)
-        wants_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage, chars = wants_usage(body), prompt_chars(body)
         bedrock = await client(target)
         started = time.perf_counter()
-        response = await call(target, lambda: bedrock.converse_stream(**request))
-        state = translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
-                                      int(time.time()), target.model, wants_usage, target.credential)
-        pump = EventPump(response["stream"], target)
-        events = pump.events()
-        # Bedrock may refuse (throttling, validation) in the stream's first message: wait for it, so
-        # such a refusal is an HTTP error the gateway can retry rather than a stream that fails at once.
-        try:
-            first = await anext(events)
-        except StopAsyncIteration:
-            first = (None, None)
-        except ApiError:
-            await pump.aclose()
-            raise
-        ttfb_ms = (time.perf_counter() - started) * 1000
-        if first[0] in translate.STREAM_EXCEPTIONS:
-            await pump.aclose()
-            state.feed(*first)
-            assert state.error is not None  # feed maps every stream exception
-            raise state.error
-        return TranslatedStream(_prepend(first, events), state, ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body),
-                                on_close=pump.aclose)
+        pump = EventPump(lambda: bedrock.converse_stream(**request), target)
+        async with closed_on_failure(pump.aclose):
+            response = await pump.opened
+            state = translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
+                                          int(time.time()), target.model, include_usage, target.credential)
+            events = pump.events()
+            # Bedrock may refuse (throttling, validation) in the stream's first message: wait for it, so
+            # such a refusal is an HTTP error the gateway can retry rather than a stream that fails at once.
+            first = await anext(events, (None, None))
+            ttfb_ms = (time.perf_counter() - started) * 1000
+            if first[0] in translate.STREAM_EXCEPTIONS:
+                state.feed(*first)
+                assert state.error is not None  # feed maps every stream exception
+                raise state.error
+            return TranslatedStream(_prepend(first, events), state, ttfb_ms=ttfb_ms, prompt_chars=chars,
+                                    on_close=pump.aclose)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         family = translate.embedding_family(body, target.model)
@@ -302,7 +341,8 @@ async def invoke(target: Target, bedrock: Any, body: dict[str, Any]) -> Any:
     def run() -> bytes:
         response = bedrock.invoke_model(modelId=target.model, body=orjson.dumps(body),
                                         contentType="application/json", accept="application/json")
-        return response["body"].read()
+        with closing(response["body"]) as answer:  # a failed read must not keep the connection
+            return answer.read()
 
     content = await call(target, run)
     try:

@@ -208,6 +208,7 @@ def _output_config(body: dict[str, Any]) -> dict[str, Any] | None:
     return {"textFormat": {"type": "json_schema", "structure": {"jsonSchema": schema}}}
 
 
+@errors.request_translation
 def converse_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     """The keyword arguments of bedrock-runtime `converse` / `converse_stream`."""
     if (body.get("n") or 1) > 1:
@@ -468,6 +469,7 @@ def _base_model(model: str) -> str:
     return _REGION_PREFIX.sub("", model)
 
 
+@errors.request_translation
 def embedding_family(body: dict[str, Any], model: str) -> str:
     """"titan" or "cohere", after checking what the model can do with this request (400 if not)."""
     base = _base_model(model)
@@ -487,6 +489,7 @@ def embedding_family(body: dict[str, Any], model: str) -> str:
                       code="unsupported_model")
 
 
+@errors.request_translation
 def embedding_inputs(body: dict[str, Any]) -> list[str]:
     value = body.get("input")
     if isinstance(value, str):
@@ -496,6 +499,7 @@ def embedding_inputs(body: dict[str, Any]) -> list[str]:
     raise bad_request("Bedrock embeddings take text: a string or a list of strings, not token ids.", param="input")
 
 
+@errors.request_translation
 def titan_embedding_request(text: str, body: dict[str, Any], model: str) -> dict[str, Any]:
     if not _base_model(model).startswith("amazon.titan-embed-text-v2"):
         return {"inputText": text}  # v1 takes nothing else
@@ -512,6 +516,7 @@ def titan_embedding_result(raw: Any, provider: str) -> tuple[list[float], int]:
     return vector, _int(raw.get("inputTextTokenCount"))
 
 
+@errors.request_translation
 def cohere_embedding_request(texts: list[str], body: dict[str, Any]) -> dict[str, Any]:
     input_type = body.get("input_type")
     return {"texts": texts, "input_type": input_type if input_type in COHERE_INPUT_TYPES else "search_document"}
@@ -557,6 +562,7 @@ def embedding_usage(texts: list[str], reported: int | None) -> Usage:
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
+@errors.request_translation
 def image_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     """OpenAI images/generations -> the TEXT_IMAGE body of Titan Image Generator and Nova Canvas."""
     base = _base_model(model)

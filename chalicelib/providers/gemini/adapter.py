@@ -5,10 +5,10 @@ from typing import Any
 
 import orjson
 
-from chalicelib.providers import http, sse
+from chalicelib.providers import http
 from chalicelib.providers.base import Result, Target
 from chalicelib.providers.gemini import api, translate
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
 
 async def call_json(target: Target, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
@@ -28,13 +28,11 @@ class GeminiAdapter:
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         upstream = translate.chat_request(body, target.model)
-        response, ttfb_ms = await http.send(target, api.stream_path(target.model), upstream,
-                                            error_mapper=translate.upstream_error)
         translator = translate.StreamTranslator(
             target.provider.name, target.model, candidates=body.get("n") or 1, credential=target.credential,
-            include_usage=bool((body.get("stream_options") or {}).get("include_usage")))
-        return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
-                                prompt_chars=prompt_chars(body), on_close=response.aclose)
+            include_usage=wants_usage(body))
+        return await http.open_stream(target, api.stream_path(target.model), upstream, translator,
+                                      prompt_chars=prompt_chars(body), error_mapper=translate.upstream_error)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         method, upstream = translate.embed_request(body, target.model)

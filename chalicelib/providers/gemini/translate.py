@@ -29,6 +29,7 @@ JSON = dict[str, Any]
 # -- chat request -------------------------------------------------------------------------------
 
 
+@errors.request_translation
 def chat_request(body: JSON, model: str) -> JSON:
     """The GenerateContentRequest for an OpenAI chat completion request."""
     contents, system = messages_to_contents(body["messages"])
@@ -534,6 +535,7 @@ def _embed_inputs(body: JSON) -> list[str]:
     return texts
 
 
+@errors.request_translation
 def embed_request(body: JSON, model: str) -> tuple[str, JSON]:
     """(method, body): embedContent for one string, batchEmbedContents for a list."""
     texts = _embed_inputs(body)
@@ -588,6 +590,7 @@ def aspect_ratio(size: str | None, allowed: tuple[str, ...]) -> str | None:
     return min(allowed, key=distance)
 
 
+@errors.request_translation
 def image_request(body: JSON, model: str) -> tuple[str, JSON]:
     """(method, body): Imagen's :predict, or generateContent asking a Gemini model for images."""
     n = body.get("n") or 1

@@ -17,12 +17,12 @@ import orjson
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors, http
 from chalicelib.providers.base import ChatStream, Result, Target, Uncheckable, Usage
-from chalicelib.providers.http_client import client
+from chalicelib.providers.http_client import client, timeout
 from chalicelib.providers.ideogram import translate
 from chalicelib.providers.ideogram.translate import UpstreamRequest
 
 MAX_IMAGE_BYTES = 16 * 1024 * 1024  # Ideogram's PNGs are a few MB at most
-DOWNLOAD_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+DOWNLOAD_READ_S, DOWNLOAD_CONNECT_S = 30.0, 10.0
 
 
 async def generate(target: Target, request: UpstreamRequest) -> tuple[bytes, float]:
@@ -39,7 +39,7 @@ async def download(url: str, provider: str) -> bytes:
         raise errors.bad_response(provider, "an image URL that is not http(s)")
     too_big = errors.bad_response(provider, f"an image larger than {MAX_IMAGE_BYTES // 2**20} MiB")
     try:
-        async with client().stream("GET", url, timeout=DOWNLOAD_TIMEOUT) as response:
+        async with client().stream("GET", url, timeout=timeout(DOWNLOAD_READ_S, DOWNLOAD_CONNECT_S)) as response:
             if response.status_code != 200:
                 raise errors.bad_response(provider, f"an image that could not be fetched (HTTP {response.status_code})")
             if int(response.headers.get("content-length") or 0) > MAX_IMAGE_BYTES:
@@ -51,6 +51,8 @@ async def download(url: str, provider: str) -> bytes:
                 if size > MAX_IMAGE_BYTES:
                     raise too_big
                 chunks.append(chunk)
+    except httpx.PoolTimeout:
+        raise errors.gateway_busy(provider) from None
     except httpx.TimeoutException:
         raise errors.timeout(provider) from None
     except httpx.HTTPError as exc:

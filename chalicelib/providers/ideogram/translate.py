@@ -69,6 +69,7 @@ class Generated:
     withheld: int  # images flagged unsafe or sent without a URL
 
 
+@errors.request_translation
 def build_request(body: dict[str, Any], model: str) -> UpstreamRequest:
     """The request for `model` (Ideogram's own id): `ideogram*` -> 3.0, `V_*` -> legacy."""
     if model.lower().startswith("ideogram"):

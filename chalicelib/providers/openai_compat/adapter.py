@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.providers import http, sse
+from chalicelib.providers import http
 from chalicelib.providers.base import Result, Target
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
@@ -25,9 +25,9 @@ class OpenAICompatAdapter:
 
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         upstream, wants_usage = translate.request_body(body, target.model, stream=True)
-        response, ttfb_ms = await http.send(target, "/chat/completions", upstream)
-        return TranslatedStream(sse.events(response.aiter_bytes()), translate.StreamState(target.provider.name, wants_usage),
-                                ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body), on_close=response.aclose)
+        return await http.open_stream(target, "/chat/completions", upstream,
+                                      translate.StreamState(target.provider.name, wants_usage),
+                                      prompt_chars=prompt_chars(body))
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})

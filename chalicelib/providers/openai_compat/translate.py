@@ -16,6 +16,7 @@ from chalicelib.providers.base import Usage, UpstreamError
 from chalicelib.providers.sse import frame
 
 
+@errors.request_translation
 def request_body(body: dict[str, Any], model: str, *, stream: bool = False) -> tuple[dict[str, Any], bool]:
     """The body to send upstream, and whether the client asked for the usage chunk itself."""
     out = {**body, "model": model}
