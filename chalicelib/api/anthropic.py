@@ -1,0 +1,97 @@
+"""Wire models of Anthropic's Messages API, for validating what clients send.
+
+Only the fields aihub reads are checked. Unknown fields and block types are allowed: on the
+native path the client's own body goes to Anthropic, which knows more block types than this
+file; the translated path refuses what it cannot translate, naming the field.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# What each known block type must carry (name -> type); other block types pass unchecked.
+_BLOCK_FIELDS: dict[str, tuple[tuple[str, type, str], ...]] = {
+    "text": (("text", str, "a string"),),
+    "image": (("source", dict, "an object"),),
+    "document": (("source", dict, "an object"),),
+    "tool_use": (("id", str, "a string"), ("name", str, "a string"), ("input", dict, "an object")),
+    "tool_result": (("tool_use_id", str, "a string"),),
+    "thinking": (("thinking", str, "a string"), ("signature", str, "a string")),
+    "redacted_thinking": (("data", str, "a string"),),
+}
+
+
+class Block(_Open):
+    type: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fields_of_its_type(self) -> Block:
+        extra = self.model_extra or {}
+        for name, kind, what in _BLOCK_FIELDS.get(self.type, ()):
+            if not isinstance(extra.get(name), kind):
+                raise ValueError(f"a {self.type} block needs '{name}' ({what})")
+        return self
+
+
+class Message(_Open):
+    role: Literal["user", "assistant"]
+    content: str | list[Block]
+
+
+class Tool(_Open):
+    name: str = Field(min_length=1)
+    type: str | None = None  # None or "custom": the client's own tool; else one of Anthropic's server tools
+    input_schema: dict[str, Any] | None = None
+
+
+class ToolChoice(_Open):
+    type: Literal["auto", "any", "tool", "none"]
+    name: str | None = None
+    disable_parallel_tool_use: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _tool_named(self) -> ToolChoice:
+        if self.type == "tool" and not self.name:
+            raise ValueError("tool_choice of type 'tool' needs the tool's name")
+        return self
+
+
+class _Prompt(_Open):
+    """What a Messages request and a token count share."""
+
+    model: str = Field(min_length=1)
+    messages: list[Message] = Field(min_length=1)
+    system: str | list[Block] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None
+    thinking: dict[str, Any] | None = None
+
+
+class MessagesRequest(_Prompt):
+    max_tokens: int = Field(ge=1)
+    stream: StrictBool | None = None
+    temperature: float | None = Field(default=None, ge=0, le=1)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    top_k: int | None = Field(default=None, ge=0)
+    stop_sequences: list[str] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class CountTokensRequest(_Prompt):
+    pass
+
+
+class ModelsQuery(BaseModel):
+    """GET /v1/models in Anthropic's shape: one page of the list."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=20, ge=1, le=1000)
+    after_id: str | None = None
+    before_id: str | None = None
