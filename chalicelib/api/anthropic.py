@@ -6,9 +6,17 @@ file; the translated path refuses what it cannot translate, naming the field.
 """
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StrictBool,
+    Tag,
+    model_validator,
+)
 
 
 class _Open(BaseModel):
@@ -39,9 +47,18 @@ class Block(_Open):
         return self
 
 
+def _text_or_list(value: Any) -> str:
+    return "str" if isinstance(value, str) else "list"
+
+
+# A string or a list of blocks; the discriminator makes an error in a block name that block,
+# rather than also saying that the content is not a string.
+Content = Annotated[Annotated[str, Tag("str")] | Annotated[list[Block], Tag("list")], Discriminator(_text_or_list)]
+
+
 class Message(_Open):
     role: Literal["user", "assistant"]
-    content: str | list[Block]
+    content: Content
 
 
 class Tool(_Open):
@@ -67,7 +84,7 @@ class _Prompt(_Open):
 
     model: str = Field(min_length=1)
     messages: list[Message] = Field(min_length=1)
-    system: str | list[Block] | None = None
+    system: Content | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: dict[str, Any] | None = None

@@ -13,7 +13,12 @@ from chalicelib.api.validation import json_body, validate
 from chalicelib.errors import ApiError
 from chalicelib.gateway import failover, pipeline
 from chalicelib.gateway.auth import Principal
-from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response, raw_json_response
+from chalicelib.gateway.http import (
+    ApiRequest,
+    ApiResponse,
+    json_response,
+    raw_json_response,
+)
 from chalicelib.gateway.resolve import Plan, plan
 from chalicelib.providers.anthropic.adapter import AnthropicAdapter
 from chalicelib.providers.base import Adapter, Target, UpstreamError

@@ -55,8 +55,8 @@ REQUESTS = [
      {**BASE, "messages": [{"role": "user", "content": [
          {"type": "file", "file": {"filename": "r.pdf", "file_data": "data:application/pdf;base64,JVBE"}},
          {"type": "text", "text": "plain doc"}]}]}),
-    ("tool round trip: tool_use -> tool_calls, tool_result -> tool messages ahead of the user's text; "
-     "thinking dropped; tools, tool_choice and parallel calls",
+    (("tool round trip: tool_use -> tool_calls, tool_result -> tool messages ahead of the user's text; "
+      "thinking dropped; tools, tool_choice and parallel calls"),
      req(tools=[{"name": "get_weather", "description": "Weather", "input_schema": WEATHER_SCHEMA},
                 {"type": "custom", "name": "noop"}],
          tool_choice={"type": "any", "disable_parallel_tool_use": True},
@@ -95,6 +95,10 @@ REQUESTS = [
      {**BASE, "messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
       "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
       "tool_choice": {"type": "function", "function": {"name": "f"}}}),
+    ("structured output as response_format; effort ignored",
+     req(output_config={"effort": "high", "format": {"type": "json_schema", "schema": WEATHER_SCHEMA}}),
+     {**BASE, "messages": [{"role": "user", "content": "hi"}],
+      "response_format": {"type": "json_schema", "json_schema": {"name": "output", "schema": WEATHER_SCHEMA}}}),
     ("stream asks for the usage chunk; thinking config dropped",
      req(stream=True, thinking={"type": "enabled", "budget_tokens": 1024}),
      {**BASE, "messages": [{"role": "user", "content": "hi"}], "stream": True,

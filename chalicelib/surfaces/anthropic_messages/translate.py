@@ -2,7 +2,8 @@
 
 Request: a Messages body -> the internal OpenAI chat body (system lifted into a message,
 tool_result blocks into tool messages, tool_use blocks into tool_calls, tools and tool_choice
-renamed; metadata ignored, thinking blocks dropped: their signatures mean nothing elsewhere).
+renamed, output_config.format as response_format; metadata, top_k and effort ignored, thinking
+blocks dropped: their signatures mean nothing elsewhere).
 Answer: an OpenAI chat.completion -> a Messages `message`; OpenAI chunks -> Anthropic's event
 sequence (message_start, content blocks, message_delta with usage, message_stop). Errors:
 Anthropic's shape and type names. The provider room chalicelib/providers/anthropic/translate.py
@@ -49,7 +50,8 @@ _DROPPED_BLOCKS = {"thinking", "redacted_thinking"}  # signed for Anthropic alon
 
 
 def _unsupported(what: str, param: str) -> ApiError:
-    return bad_request(f"{what} cannot be translated for this model's provider; use an Anthropic model.",
+    # Anthropic's error shape has no `param`, so the message names the field, as Anthropic's do
+    return bad_request(f"{param}: {what} cannot be translated for this model's provider; use an Anthropic model.",
                        param=param, code="unsupported_content")
 
 
@@ -188,6 +190,10 @@ def to_openai(body: dict[str, Any], *, lenient: bool = False) -> dict[str, Any]:
             out["tool_choice"] = _tool_choice(choice)
             if choice.get("disable_parallel_tool_use") and choice["type"] != "none":
                 out["parallel_tool_calls"] = False
+    output_format = (body.get("output_config") or {}).get("format")
+    if output_format and output_format.get("type") == "json_schema":  # structured outputs
+        out["response_format"] = {"type": "json_schema",
+                                  "json_schema": {"name": "output", "schema": output_format.get("schema") or {}}}
     if body.get("stream"):
         out["stream"] = True
         out["stream_options"] = {"include_usage": True}  # message_delta carries the usage
@@ -196,7 +202,7 @@ def to_openai(body: dict[str, Any], *, lenient: bool = False) -> dict[str, Any]:
 
 def wants_thinking(body: dict[str, Any]) -> bool:
     """Whether the client asked for thinking blocks (so a provider's reasoning is shown as one)."""
-    return (body.get("thinking") or {}).get("type") in ("enabled", "adaptive")
+    return (body.get("thinking") or {}).get("type") not in (None, "disabled")
 
 
 _OPAQUE = {"type", "role", "id", "tool_use_id", "data", "signature", "media_type", "cache_control"}
