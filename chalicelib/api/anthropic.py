@@ -35,15 +35,32 @@ _BLOCK_FIELDS: dict[str, tuple[tuple[str, type, str], ...]] = {
 }
 
 
+def _problem(block: dict[str, Any]) -> str | None:
+    """What is wrong with a block of a known type (None: nothing, or a type not checked here)."""
+    kind = block.get("type")
+    for name, expected, what in _BLOCK_FIELDS.get(kind, ()) if isinstance(kind, str) else ():
+        if not isinstance(block.get(name), expected):
+            return f"a {kind} block needs '{name}' ({what})"
+    if kind == "tool_result":  # its content is read when translating, so it is checked too
+        content = block.get("content")
+        if content is not None and not isinstance(content, str | list):
+            return "a tool_result block's content must be a string or a list of blocks"
+        for part in content if isinstance(content, list) else ():
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                return "a tool_result block's content must be a string or a list of blocks"
+            if (problem := _problem(part)) is not None:
+                return f"in its content, {problem}"
+    return None
+
+
 class Block(_Open):
     type: str = Field(min_length=1)
 
     @model_validator(mode="after")
     def _fields_of_its_type(self) -> Block:
-        extra = self.model_extra or {}
-        for name, kind, what in _BLOCK_FIELDS.get(self.type, ()):
-            if not isinstance(extra.get(name), kind):
-                raise ValueError(f"a {self.type} block needs '{name}' ({what})")
+        problem = _problem({**(self.model_extra or {}), "type": self.type})
+        if problem is not None:
+            raise ValueError(problem)
         return self
 
 
@@ -79,6 +96,15 @@ class ToolChoice(_Open):
         return self
 
 
+class OutputFormat(_Open):
+    type: str
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")  # `schema` is a BaseModel name
+
+
+class OutputConfig(_Open):
+    format: OutputFormat | None = None
+
+
 class _Prompt(_Open):
     """What a Messages request and a token count share."""
 
@@ -88,6 +114,7 @@ class _Prompt(_Open):
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     thinking: dict[str, Any] | None = None
+    output_config: OutputConfig | None = None
 
 
 class MessagesRequest(_Prompt):

@@ -70,7 +70,8 @@ def _part(block: dict[str, Any], param: str, lenient: bool) -> dict[str, Any] | 
     if kind == "image" and source.get("type") == "url":
         return {"type": "image_url", "image_url": {"url": source.get("url")}}
     if kind == "document" and source.get("type") == "base64":
-        return {"type": "file", "file": {"filename": block.get("title") or "document.pdf", "file_data": _data_url(source)}}
+        file = {"filename": block.get("title") or "document.pdf", "file_data": _data_url(source)}
+        return {"type": "file", "file": file}
     if kind == "document" and source.get("type") == "text":
         return {"type": "text", "text": source.get("data") or ""}
     if kind in _DROPPED_BLOCKS:
@@ -224,6 +225,7 @@ def estimate_input_tokens(body: dict[str, Any]) -> int:
 
     total = chars({k: body.get(k) for k in ("system", "messages", "tools")})
     return estimate_tokens(total) + 4 * len(body.get("messages") or ())
+
 
 # -- answer -----------------------------------------------------------------------------------
 
