@@ -40,7 +40,7 @@ def _problem(block: dict[str, Any]) -> str | None:
     kind = block.get("type")
     for name, expected, what in _BLOCK_FIELDS.get(kind, ()) if isinstance(kind, str) else ():
         if not isinstance(block.get(name), expected):
-            return f"a {kind} block needs '{name}' ({what})"
+            return f"{kind} blocks need '{name}' ({what})"
     if kind == "tool_result":  # its content is read when translating, so it is checked too
         content = block.get("content")
         if content is not None and not isinstance(content, str | list):

@@ -358,3 +358,41 @@ def test_model_page(query: dict[str, Any], ids: list[str], more: bool) -> None:
     assert (page["first_id"], page["last_id"]) == ((ids[0], ids[-1]) if ids else (None, None))
     assert all(m == {"type": "model", "id": m["id"], "display_name": m["id"], "created_at": "2025-01-01T00:00:00Z"}
                for m in page["data"])
+
+
+# -- validation at the edge ----------------------------------------------------------------------
+
+INVALID = [
+    ({"max_tokens": None}, "max_tokens", "Input should be a valid integer"),
+    ({"messages": []}, "messages", "at least 1 item"),
+    ({"messages": [{"role": "system", "content": "x"}]}, "messages[0].role", "'user' or 'assistant'"),
+    ({"messages": [{"role": "user", "content": [{"type": "image"}]}]}, "messages[0].content[0]",
+     "image blocks need 'source'"),
+    ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text"}]}]}]},
+     "messages[0].content[0]", "in its content, text blocks need 'text'"),
+    ({"system": [{"type": "text"}]}, "system[0]", "text blocks need 'text'"),
+    ({"tool_choice": {"type": "tool"}}, "tool_choice", "needs the tool's name"),
+    ({"temperature": 1.5}, "temperature", "less than or equal to 1"),
+    ({"output_config": {"format": {"type": "json_schema", "schema": "x"}}}, "output_config.format.schema",
+     "valid dictionary"),
+]
+
+
+@pytest.mark.parametrize(("change", "param", "words"), INVALID, ids=[i[1] for i in INVALID])
+def test_invalid_requests_name_the_field(change: dict[str, Any], param: str, words: str) -> None:
+    from chalicelib.api.anthropic import MessagesRequest
+    from chalicelib.api.validation import validate
+
+    with pytest.raises(ApiError) as caught:
+        validate(MessagesRequest, {**req(), **change})
+    assert (caught.value.status, caught.value.param) == (400, param)
+    assert words in caught.value.message
+
+
+def test_unknown_blocks_and_fields_pass_validation_for_anthropic_itself() -> None:
+    from chalicelib.api.anthropic import MessagesRequest
+    from chalicelib.api.validation import validate
+
+    validate(MessagesRequest, req(context_management={"edits": []}, messages=[{"role": "user", "content": [
+        {"type": "search_result", "source": "https://x.test", "title": "t", "content": [{"type": "text", "text": "a"}]},
+        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": {"type": "error"}}]}]))
