@@ -429,3 +429,16 @@ def test_no_credits_left_is_a_billing_error(fake, billed):
     assert caught.value.status_code == 402
     assert caught.value.body["error"]["type"] == "billing_error"
     assert fake.requests == []
+
+
+def test_beta_client_as_claude_code_uses_it(fake, gateway, user, admin):
+    """Claude Code calls the beta resource (`?beta=true`, betas in `anthropic-beta`) with x-api-key."""
+    client = anthropic.Anthropic(base_url=gateway.url, api_key=None, max_retries=0, timeout=20,
+                                 default_headers={"x-api-key": user["key"]})
+    fake.add_rule(fa.MessagesRule(fa.message(fa.text("Done."))))
+    message = client.beta.messages.create(model="claude-opus-4-6", max_tokens=32, betas=[BETA, "context-1m"],
+                                          messages=[{"role": "user", "content": "hi"}])
+    assert message.content[0].text == "Done."
+    sent = only(fake, fa.PATH)
+    assert sent.headers["anthropic-beta"] == f"{BETA},context-1m" and sent.json["model"] == "claude-opus-4-6"
+    assert the_call(admin, user)["provider"] == "anthropic"
