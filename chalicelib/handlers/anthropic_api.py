@@ -40,23 +40,27 @@ def _native(adapter: Adapter) -> AnthropicAdapter:
     return adapter
 
 
-def _all_native(model: str) -> bool:
+def _native_route(model: str) -> str | None:
+    """The model pinned to the first provider that speaks Messages natively, if one may serve it."""
     try:
         routes = plan(model).routes
     except ApiError:
-        return False  # the pipeline answers that (unknown model, no credential) itself
-    return all(spec.kind in NATIVE_KINDS for spec, _ in routes)
+        return None  # the pipeline answers that (unknown model, no credential) itself
+    return next((f"{spec.name}/{upstream}" for spec, upstream in routes if spec.kind in NATIVE_KINDS), None)
 
 
 def _internal(body: dict[str, Any]) -> dict[str, Any]:
-    """The internal body (which sizes the credit hold and serves translated providers). What
-    only Anthropic understands is refused, unless Anthropic alone can serve the model."""
+    """The internal body (which sizes the credit hold and serves translated providers). What only
+    Anthropic understands (server tools, its other block types) is refused for other providers;
+    a model that Anthropic may serve is then pinned to it, so failover never hands this lenient
+    form to a provider that would read it."""
     try:
         return translate.to_openai(body)
     except ApiError:
-        if not _all_native(body["model"]):
+        pinned = _native_route(body["model"])
+        if pinned is None:
             raise
-        return translate.to_openai(body, lenient=True)
+        return {**translate.to_openai(body, lenient=True), "model": pinned}
 
 
 async def messages(req: ApiRequest, who: Principal) -> ApiResponse:

@@ -442,3 +442,14 @@ def test_beta_client_as_claude_code_uses_it(fake, gateway, user, admin):
     sent = only(fake, fa.PATH)
     assert sent.headers["anthropic-beta"] == f"{BETA},context-1m" and sent.json["model"] == "claude-opus-4-6"
     assert the_call(admin, user)["provider"] == "anthropic"
+
+
+def test_what_only_anthropic_understands_goes_to_anthropic_alone(fake, gateway, admin, user):
+    """A bare Claude name that Bedrock also serves: a server tool keeps the call on Anthropic."""
+    fake.add_rule(fa.MessagesRule(fa.message(fa.text("Searched."))))
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "news?"}],
+            "tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]}
+    response = httpx.post(gateway.url + "/v1/messages", json=body, headers={"x-api-key": user["key"]})
+    assert response.status_code == 200 and response.json()["content"][0]["text"] == "Searched."
+    assert only(fake, fa.PATH).json == body
+    assert the_call(admin, user)["provider"] == "anthropic"
