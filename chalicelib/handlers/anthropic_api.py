@@ -1,12 +1,13 @@
 """The Anthropic Messages routes: messages (plain and streamed) and count_tokens.
 
-A model served by Anthropic gets the client's own body (native: only the model id and the
-credential change, and the client's anthropic-version / anthropic-beta headers go along); any
-other provider gets the internal OpenAI form, and its answer comes back in Anthropic's shape.
+A model served by Anthropic, or a Claude model on Bedrock, gets the client's own body (native:
+only the model id and the credential change, and the client's anthropic-version /
+anthropic-beta headers go along); any other provider gets the internal OpenAI form, and its
+answer comes back in Anthropic's shape.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, cast
 
 from chalicelib.api.anthropic import CountTokensRequest, MessagesRequest
 from chalicelib.api.validation import json_body, validate
@@ -21,13 +22,29 @@ from chalicelib.gateway.http import (
 )
 from chalicelib.gateway.resolve import Plan, plan
 from chalicelib.providers.anthropic.adapter import AnthropicAdapter
-from chalicelib.providers.base import Adapter, Target, UpstreamError
+from chalicelib.providers.base import (
+    Adapter,
+    ChatStream,
+    ProviderSpec,
+    Result,
+    Target,
+    UpstreamError,
+)
+from chalicelib.providers.bedrock.translate import is_claude
 from chalicelib.surfaces import anthropic_messages
 from chalicelib.surfaces.anthropic_messages import translate
 from chalicelib.surfaces.base import Native
 
-NATIVE_KINDS = frozenset({"anthropic"})
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+Routes = tuple[tuple[ProviderSpec, str], ...]
+
+
+class MessagesAdapter(Protocol):
+    """The adapters that take a client's Messages body as it is (Anthropic's, Bedrock's)."""
+
+    async def messages(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> Result: ...
+
+    async def messages_stream(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> ChatStream: ...
 
 
 def _forwarded(req: ApiRequest) -> dict[str, str]:
@@ -35,29 +52,31 @@ def _forwarded(req: ApiRequest) -> dict[str, str]:
     return {name: req.headers[name] for name in FORWARDED_HEADERS if req.headers.get(name)}
 
 
-def _native(adapter: Adapter) -> AnthropicAdapter:
-    assert isinstance(adapter, AnthropicAdapter), "native calls reach only the Anthropic adapter"
-    return adapter
-
-
-def _native_route(model: str) -> str | None:
-    """The model pinned to the first provider that speaks Messages natively, if one may serve it."""
+def _routes(model: str) -> Routes:
     try:
-        routes = plan(model).routes
+        return plan(model).routes
     except ApiError:
-        return None  # the pipeline answers that (unknown model, no credential) itself
-    return next((f"{spec.name}/{upstream}" for spec, upstream in routes if spec.kind in NATIVE_KINDS), None)
+        return ()  # the pipeline answers that (unknown model, no credential) itself
 
 
-def _internal(body: dict[str, Any]) -> dict[str, Any]:
+def _native_kinds(routes: Routes) -> frozenset[str]:
+    """Anthropic always; Bedrock when what it would serve is a Claude model (the pipeline picks
+    the native path by adapter kind, and Bedrock's other models do not speak Messages)."""
+    on_bedrock = [model for spec, model in routes if spec.kind == "bedrock"]
+    if on_bedrock and all(is_claude(model) for model in on_bedrock):
+        return frozenset({"anthropic", "bedrock"})
+    return frozenset({"anthropic"})
+
+
+def _internal(body: dict[str, Any], routes: Routes, native: frozenset[str]) -> dict[str, Any]:
     """The internal body (which sizes the credit hold and serves translated providers). What only
     Anthropic understands (server tools, its other block types) is refused for other providers;
-    a model that Anthropic may serve is then pinned to it, so failover never hands this lenient
-    form to a provider that would read it."""
+    a model that a native provider may serve is then pinned to it, so failover never hands this
+    lenient form to a provider that would read it."""
     try:
         return translate.to_openai(body)
     except ApiError:
-        pinned = _native_route(body["model"])
+        pinned = next((f"{spec.name}/{model}" for spec, model in routes if spec.kind in native), None)
         if pinned is None:
             raise
         return {**translate.to_openai(body, lenient=True), "model": pinned}
@@ -67,18 +86,25 @@ async def messages(req: ApiRequest, who: Principal) -> ApiResponse:
     body = json_body(req.body)
     validate(MessagesRequest, body)
     headers = _forwarded(req)
+    routes = _routes(body["model"])
+    kinds = _native_kinds(routes)
     native = Native(
-        kinds=NATIVE_KINDS,
-        call=lambda adapter, target: _native(adapter).messages(target, body, headers),
-        call_stream=lambda adapter, target: _native(adapter).messages_stream(target, body, headers),
+        kinds=kinds,
+        call=lambda adapter, target: cast(MessagesAdapter, adapter).messages(target, body, headers),
+        call_stream=lambda adapter, target: cast(MessagesAdapter, adapter).messages_stream(target, body, headers),
         renderer=translate.Relay,
     )
     surface = anthropic_messages.surface(thinking=translate.wants_thinking(body))
-    return await pipeline.chat(req, who, _internal(body), surface=surface, native=native)
+    return await pipeline.chat(req, who, _internal(body, routes, kinds), surface=surface, native=native)
 
 
 def _no_record(target: Target, error: UpstreamError | None, began: float) -> None:
     """Token counts are free and make no call record."""
+
+
+def _counter(adapter: Adapter) -> AnthropicAdapter:
+    assert isinstance(adapter, AnthropicAdapter), "only Anthropic's own API counts tokens here"
+    return adapter
 
 
 async def count_tokens(req: ApiRequest, who: Principal) -> ApiResponse:
@@ -87,11 +113,11 @@ async def count_tokens(req: ApiRequest, who: Principal) -> ApiResponse:
     body = json_body(req.body)
     validate(CountTokensRequest, body)
     found = plan(body["model"])
-    routes = tuple(route for route in found.routes if route[0].kind in NATIVE_KINDS)
+    routes = tuple(route for route in found.routes if route[0].kind == "anthropic")
     if routes:
         headers = _forwarded(req)
         counted = await failover.run(Plan(found.model, routes, found.pinned),
-                                     lambda adapter, target: _native(adapter).count_tokens(target, body, headers),
+                                     lambda adapter, target: _counter(adapter).count_tokens(target, body, headers),
                                      _no_record)
         return raw_json_response(counted, headers={"x-aihub-token-count": "provider"})
     return json_response({"input_tokens": translate.estimate_input_tokens(body)},

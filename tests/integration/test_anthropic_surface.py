@@ -14,7 +14,7 @@ import orjson
 import pytest
 
 from tests.fakes import anthropic as fa
-from tests.fakes import chat_echo
+from tests.fakes import bedrock, chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
@@ -194,6 +194,55 @@ def test_error_mid_stream_is_an_error_event(fake, gateway, claude, admin, user):
     assert caught.value.body["error"]["type"] == "overloaded_error"
     call = the_call(admin, user)
     assert call["status"] == "failed" and call["error_code"] == "upstream_overloaded"
+
+
+# -- native: Claude on Bedrock ---------------------------------------------------------------------
+
+BEDROCK_CLAUDE = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+
+def test_claude_on_bedrock_takes_the_messages_body(fake, claude, admin, user):
+    msg = fa.message(fa.thinking("Short."), fa.text("Paris."), tokens=fa.usage(20, 9, cache_read=100))
+    bedrock.route(fake, "invoke", model=BEDROCK_CLAUDE, json=msg)
+    raw = claude.messages.with_raw_response.create(
+        model="bedrock/" + BEDROCK_CLAUDE, max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024},
+        system=[{"type": "text", "text": "One word.", "cache_control": {"type": "ephemeral"}}],
+        messages=[{"role": "user", "content": "Capital of France?"}], extra_headers={"anthropic-beta": BETA})
+    assert orjson.loads(raw.http_response.content) == msg
+    client_body = orjson.loads(raw.http_request.content)
+    (sent,) = fake.requests
+    assert bedrock.model_and_operation(sent.path) == (BEDROCK_CLAUDE, "invoke")
+    assert sent.json == {**{k: v for k, v in client_body.items() if k != "model"},
+                         "anthropic_version": "bedrock-2023-05-31", "anthropic_beta": [BETA]}
+    call = the_call(admin, user)
+    assert (call["provider"], call["model"], call["status"]) == ("bedrock", BEDROCK_CLAUDE, "success")
+    assert tokens(call) == (20, 0, 100, 9)
+
+
+def test_claude_on_bedrock_streams_anthropics_own_events(fake, gateway, claude, admin, user):
+    msg = fa.message(fa.text("Streamed through Bedrock, unchanged."), tokens=fa.usage(15, 8, cache_write=4))
+    chunks = bedrock.claude_chunks(fa.events(msg, piece=7))
+    bedrock.route(fake, "invoke-with-response-stream", model=BEDROCK_CLAUDE, events=chunks, split=29)
+    raw, _ = events_of(gateway, user["key"], {"model": "bedrock/" + BEDROCK_CLAUDE, "max_tokens": 64, "stream": True,
+                                              "messages": [{"role": "user", "content": "go"}]})
+    assert raw == b"".join(fa.sse(bedrock.claude_events(chunks)))  # Anthropic's framing of Claude's own events
+    assert "stream" not in fake.requests[0].json
+    call = the_call(admin, user)
+    assert (call["provider"], call["stream"]) == ("bedrock", 1) and tokens(call) == (15, 4, 0, 8)
+
+    with claude.messages.stream(model="bedrock/" + BEDROCK_CLAUDE, max_tokens=64,
+                                messages=[{"role": "user", "content": "again"}]) as stream:
+        assert "".join(stream.text_stream) == "Streamed through Bedrock, unchanged."
+
+
+def test_other_bedrock_models_are_translated(fake, claude, admin, user):
+    bedrock.route(fake, "converse", model="amazon.nova-lite-v1:0",
+                  json=bedrock.converse_body("Hi from Nova.", token_usage=bedrock.usage(11, 4)))
+    message = claude.messages.create(model="bedrock/amazon.nova-lite-v1:0", max_tokens=64,
+                                     messages=[{"role": "user", "content": "hi"}])
+    assert message.content[0].text == "Hi from Nova." and message.stop_reason == "end_turn"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (11, 4)
+    assert tokens(the_call(admin, user)) == (11, 0, 0, 4)
 
 
 # -- gateway errors, in Anthropic's shape --------------------------------------------------------

@@ -19,9 +19,10 @@ import orjson
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors, registry
+from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, prompt_chars
 
 T = TypeVar("T")
 log = logging.getLogger("aihub.bedrock")
@@ -32,6 +33,7 @@ MAX_THREADS = 64
 _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="bedrock")
 EMBED_CONCURRENCY = 4  # Titan embeds one text a call: a list fans out this many at a time
 MAX_CLIENTS = 32
+JSON = "application/json"  # InvokeModel's content type and accept
 
 _clients: dict[tuple[str | None, ...], Any] = {}
 _clients_lock = threading.Lock()
@@ -234,25 +236,26 @@ class BedrockAdapter:
         response = await call(target, lambda: bedrock.converse_stream(**request))
         state = translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
                                       int(time.time()), target.model, wants_usage, target.credential)
-        pump = EventPump(response["stream"], target)
-        events = pump.events()
-        # Bedrock may refuse (throttling, validation) in the stream's first message: wait for it, so
-        # such a refusal is an HTTP error the gateway can retry rather than a stream that fails at once.
-        try:
-            first = await anext(events)
-        except StopAsyncIteration:
-            first = (None, None)
-        except ApiError:
-            await pump.aclose()
-            raise
+        return await _relay(target, response["stream"], state, started, prompt_chars(body))
+
+    async def messages(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> Result:
+        """A Claude model, natively: the client's Messages body, answered with Claude's own JSON."""
+        request = translate.claude_body(body, headers.get("anthropic-beta"))
+        bedrock = await client(target)
+        started = time.perf_counter()
+        content = await call(target, lambda: _invoke(bedrock, target.model, request))
         ttfb_ms = (time.perf_counter() - started) * 1000
-        if first[0] in translate.STREAM_EXCEPTIONS:
-            await pump.aclose()
-            state.feed(*first)
-            assert state.error is not None  # feed maps every stream exception
-            raise state.error
-        return TranslatedStream(_prepend(first, events), state, ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body),
-                                on_close=pump.aclose)
+        return Result(content, anthropic.native_usage(content, target.provider.name), ttfb_ms)
+
+    async def messages_stream(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> TranslatedStream:
+        """A Claude model, natively and streamed: Anthropic's own events, as Bedrock wraps them."""
+        request = translate.claude_body(body, headers.get("anthropic-beta"))
+        bedrock = await client(target)
+        started = time.perf_counter()
+        response = await call(target, lambda: bedrock.invoke_model_with_response_stream(
+            modelId=target.model, body=orjson.dumps(request), contentType=JSON, accept=JSON))
+        chunks = translate.ClaudeChunks(target.provider.name, target.credential)
+        return await _relay(target, response["body"], chunks, started, prompt_chars(body))
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         family = translate.embedding_family(body, target.model)
@@ -291,20 +294,45 @@ class BedrockAdapter:
         return Result(orjson.dumps(out), usage, ttfb_ms)
 
 
+async def _relay(target: Target, stream: Any, translator: StreamTranslator, started: float,
+                 prompt: int) -> TranslatedStream:
+    """Relay a botocore event stream. Bedrock may refuse (throttling, validation) in the stream's
+    first message: that is waited for, so such a refusal is an HTTP error the gateway can retry
+    rather than a stream that fails at once."""
+    pump = EventPump(stream, target)
+    events = pump.events()
+    try:
+        first = await anext(events)
+    except StopAsyncIteration:
+        first = (None, None)
+    except ApiError:
+        await pump.aclose()
+        raise
+    ttfb_ms = (time.perf_counter() - started) * 1000
+    if first[0] in translate.STREAM_EXCEPTIONS:
+        await pump.aclose()
+        translator.feed(*first)
+        assert translator.error is not None  # feed maps every stream exception
+        raise translator.error
+    return TranslatedStream(_prepend(first, events), translator, ttfb_ms=ttfb_ms, prompt_chars=prompt,
+                            on_close=pump.aclose)
+
+
 async def _prepend(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
     yield first
     async for item in rest:
         yield item
 
 
+def _invoke(bedrock: Any, model: str, body: dict[str, Any]) -> bytes:
+    """InvokeModel with a JSON body (blocking: run it through `call`); the answer's bytes."""
+    response = bedrock.invoke_model(modelId=model, body=orjson.dumps(body), contentType=JSON, accept=JSON)
+    return response["body"].read()
+
+
 async def invoke(target: Target, bedrock: Any, body: dict[str, Any]) -> Any:
     """InvokeModel with a JSON body; returns the model's parsed JSON answer."""
-    def run() -> bytes:
-        response = bedrock.invoke_model(modelId=target.model, body=orjson.dumps(body),
-                                        contentType="application/json", accept="application/json")
-        return response["body"].read()
-
-    content = await call(target, run)
+    content = await call(target, lambda: _invoke(bedrock, target.model, body))
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:
