@@ -25,6 +25,11 @@ route("POST", "/v1/images/generations", "openai_api:image_generations")
 route("GET", "/v1/credits", "openai_api:credits")
 route("GET", "/v1/status", "providers:model_status")
 
+# Anthropic Messages API (any valid key, as `Authorization: Bearer` or `x-api-key`); GET /v1/models
+# above answers in Anthropic's shape to a request with an `anthropic-version` header
+route("POST", "/v1/messages", "anthropic_api:messages", dialect="anthropic_messages")
+route("POST", "/v1/messages/count_tokens", "anthropic_api:count_tokens", dialect="anthropic_messages")
+
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")
 route("GET", "/admin/keys", "admin:list_keys", auth="admin")

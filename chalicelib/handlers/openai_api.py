@@ -1,6 +1,9 @@
 """The OpenAI-compatible routes: models, chat, embeddings, images, credits."""
 from __future__ import annotations
 
+import time
+
+from chalicelib.api.anthropic import ModelsQuery
 from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing.units import from_minor
@@ -17,6 +20,7 @@ from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
 _CREATED = 1_735_689_600  # a fixed date: the catalogue has no real creation times
+_CREATED_AT = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_CREATED))  # the same, as Anthropic writes dates
 RATE_NAMES = ("input_rate", "output_rate", "cache_read_rate", "cache_write_rate", "image_rate", "second_rate")
 
 
@@ -27,7 +31,8 @@ def _priced(rate: Rate) -> dict[str, object]:
 
 async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
     """Without billing: every model of every usable provider. With billing: the priced ones,
-    with their rates (credits per token, per image, per second)."""
+    with their rates (credits per token, per image, per second). A request with an
+    `anthropic-version` header (the anthropic SDK's) gets the list in Anthropic's shape."""
     usable = {name: spec for name, spec in catalog.providers().items() if pool.active_count(spec)}
     if settings().billing:
         data = [
@@ -41,6 +46,13 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
             for spec in usable.values()
             for model in spec.models
         ]
+    if "anthropic-version" in req.headers:
+        # imported here: OpenAI-dialect calls (most of them) need not load the Anthropic surface
+        from chalicelib.surfaces.anthropic_messages import translate as anthropic
+
+        query = validate(ModelsQuery, dict(req.query))
+        return json_response(anthropic.model_page([m["id"] for m in data], _CREATED_AT, limit=query.limit,
+                                                  after_id=query.after_id, before_id=query.before_id))
     return json_response({"object": "list", "data": data})
 
 

@@ -23,6 +23,7 @@ from tests.fakes.wire import (
 )
 
 PATH = "/v1/messages"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 VERSION = "2023-06-01"
 MODEL = "claude-sonnet-4-5-20250929"
 
@@ -104,8 +105,9 @@ def sse(evts: Iterable[dict[str, Any]]) -> tuple[bytes, ...]:
     return tuple(b"event: " + e["type"].encode() + b"\ndata: " + dumps(e) + b"\n\n" for e in evts)
 
 
-def check(req: RecordedRequest) -> tuple[int, dict[str, Any]] | None:
-    """The error Anthropic would answer a malformed request with, or None."""
+def check(req: RecordedRequest, *, needs_max_tokens: bool = True) -> tuple[int, dict[str, Any]] | None:
+    """The error Anthropic would answer a malformed request with, or None (a token count takes
+    no max_tokens)."""
     if not req.headers.get("x-api-key"):
         return 401, error_body("authentication_error", "x-api-key header is required")
     if not req.headers.get("anthropic-version"):
@@ -114,6 +116,8 @@ def check(req: RecordedRequest) -> tuple[int, dict[str, Any]] | None:
     if not isinstance(body, dict):
         return 400, error_body("invalid_request_error", "The request body is not valid JSON.")
     for name, kind in (("model", str), ("max_tokens", int), ("messages", list)):
+        if name == "max_tokens" and not needs_max_tokens:
+            continue
         if not isinstance(body.get(name), kind):
             return 400, error_body("invalid_request_error", f"{name}: Field required")
     for i, msg in enumerate(body["messages"]):
@@ -122,6 +126,12 @@ def check(req: RecordedRequest) -> tuple[int, dict[str, Any]] | None:
     if "system" in body and not isinstance(body["system"], (str, list)):
         return 400, error_body("invalid_request_error", "system: Input should be a valid string or list")
     return None
+
+
+def _error_reply(problem: tuple[int, dict[str, Any]]) -> Reply:
+    status, error = problem
+    data = dumps(error)
+    return Reply(status, encode_headers(None, defaults=JSON_CT, body=data), data)
 
 
 class MessagesRule(Rule):
@@ -138,9 +148,20 @@ class MessagesRule(Rule):
     async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:
         problem = check(req)
         if problem is not None:
-            status, error = problem
-            data = dumps(error)
-            reply = Reply(status, encode_headers(None, defaults=JSON_CT, body=data), data)
+            reply = _error_reply(problem)
         else:
             reply = self.stream if req.json.get("stream") is True else self.plain
         await server.send_reply(reply, receive, send)
+
+
+class CountTokensRule(Rule):
+    """Answers POST /v1/messages/count_tokens with `input_tokens`, after the same checks."""
+
+    def __init__(self, input_tokens: int, *, times: int | None = None) -> None:
+        super().__init__("POST", COUNT_TOKENS_PATH, times)
+        body = dumps({"input_tokens": input_tokens})
+        self.reply = Reply(200, encode_headers(None, defaults=JSON_CT, body=body), body)
+
+    async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:
+        problem = check(req, needs_max_tokens=False)
+        await server.send_reply(self.reply if problem is None else _error_reply(problem), receive, send)

@@ -1,8 +1,9 @@
 """A loopback fake of the bedrock-runtime REST API, on a FakeUpstream.
 
 Built from the Bedrock Runtime API reference: POST /model/{modelId}/converse (JSON),
-/model/{modelId}/converse-stream (application/vnd.amazon.eventstream) and
-/model/{modelId}/invoke (the model's own JSON). Errors are restJson1: the HTTP status, an
+/model/{modelId}/converse-stream (application/vnd.amazon.eventstream),
+/model/{modelId}/invoke (the model's own JSON) and /model/{modelId}/invoke-with-response-stream
+(the model's own stream events, each base64 in a `chunk` event). Errors are restJson1: the HTTP status, an
 `x-amzn-errortype` header naming the exception, and a {"message"} body.
 
 The event stream framing (AWS event stream encoding), one message per event:
@@ -22,6 +23,7 @@ field, so the fake does too.
 """
 from __future__ import annotations
 
+import base64
 import re
 import struct
 import uuid
@@ -39,10 +41,11 @@ from tests.fakes.wire import (
     Send,
     dumps,
     encode_headers,
+    loads,
 )
 
 EVENTSTREAM_CT = "application/vnd.amazon.eventstream"
-_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream|invoke)$")
+_PATH = re.compile(r"^/model/(?P<model>[^/]+)/(?P<op>converse|converse-stream|invoke|invoke-with-response-stream)$")
 _PADDING = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 
@@ -127,6 +130,29 @@ def tool_stream(text: str, tools: Iterable[tuple[str, str, Iterable[str]]], *,
     out += [event("messageStop", {"stopReason": "tool_use"}),
             event("metadata", {"usage": token_usage or usage(30, 12), "metrics": {"latencyMs": 90}})]
     return out
+
+
+def claude_chunks(events: Iterable[dict[str, Any]], *, input_tokens: int = 12, output_tokens: int = 6) -> list[bytes]:
+    """InvokeModelWithResponseStream for Claude: Anthropic's stream events, each base64 in a
+    `chunk`; Bedrock adds its invocation metrics to message_stop."""
+    out = []
+    for evt in events:
+        if evt["type"] == "message_stop":
+            evt = {**evt, "amazon-bedrock-invocationMetrics": {
+                "inputTokenCount": input_tokens, "outputTokenCount": output_tokens, "invocationLatency": 410,
+                "firstByteLatency": 120}}
+        out.append(event("chunk", {"bytes": base64.b64encode(dumps(evt)).decode()}))
+    return out
+
+
+def claude_events(chunks: Iterable[bytes]) -> list[dict[str, Any]]:
+    """The Anthropic events inside `claude_chunks` (what a client of the native path gets back)."""
+    return [loads(base64.b64decode(loads(_payload(c))["bytes"])) for c in chunks]
+
+
+def _payload(message: bytes) -> bytes:
+    total, headers = struct.unpack(">II", message[:8])
+    return message[12 + headers:total - 4]
 
 
 # -- replies and the rule ----------------------------------------------------------------------

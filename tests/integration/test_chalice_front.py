@@ -52,6 +52,22 @@ def test_stream_is_buffered_sse(fake, lambda_client):
         openapi.validate("CreateChatCompletionStreamResponse", chunk)
 
 
+def test_anthropic_messages_route_buffers_its_stream_and_speaks_its_errors(fake, lambda_client):
+    from tests.fakes import anthropic as fa
+
+    msg = fa.message(fa.text("Buffered, yet whole."))
+    fake.add_rule(fa.MessagesRule(msg))
+    body = {"model": "anthropic/claude-sonnet-4-5", "max_tokens": 50, "stream": True,
+            "messages": [{"role": "user", "content": "hi"}]}
+    response = lambda_client.http.post("/v1/messages", headers={"x-api-key": ADMIN_KEY}, body=json.dumps(body))
+    assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
+    assert response.body == b"".join(fa.sse(fa.events(msg)))
+    unknown = lambda_client.http.post("/v1/messages", headers={"x-api-key": ADMIN_KEY},
+                                      body=json.dumps({**body, "model": "no-such-model"}))
+    assert unknown.status_code == 404 and unknown.json_body["type"] == "error"
+    assert unknown.json_body["error"]["type"] == "not_found_error"
+
+
 def test_errors_keep_their_shape(fake, lambda_client):
     missing = lambda_client.http.post("/v1/chat/completions", body="{}")
     assert missing.status_code == 401 and missing.json_body["error"]["code"] == "missing_api_key"

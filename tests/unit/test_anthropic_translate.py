@@ -7,6 +7,7 @@ import orjson
 import pytest
 
 from chalicelib.errors import ApiError
+from chalicelib.providers import sse
 from chalicelib.providers.anthropic import translate
 from chalicelib.providers.base import (
     Credential,
@@ -543,3 +544,49 @@ def test_non_json_event_is_an_error():
     translator = translate.StreamTranslator("anthropic")
     assert translator.feed(b"message_start", b"{not json") == ()
     assert translator.error.code == "upstream_bad_response"
+
+
+# -- native passthrough (the Anthropic surface) -------------------------------------------------
+
+
+def relay(evts: list[dict[str, Any]]) -> tuple[translate.PassThrough, bytes]:
+    """Feed Anthropic's frames as the adapter reads them; what the client gets back."""
+    through = translate.PassThrough("anthropic")
+    out = b""
+    for raw in fa.sse(evts):
+        event, data = sse.parse_event(raw.strip())
+        out += b"".join(through.feed(event, data))
+        if through.error is not None:
+            break
+    return through, out
+
+
+def test_passthrough_relays_frames_unchanged_and_reads_usage():
+    msg = fa.message(fa.thinking("Hmm."), fa.text("Hi there"), fa.tool_use("toolu_1", "f", {"a": 1}),
+                     stop_reason="tool_use", tokens=fa.usage(40, 25, cache_write=7, cache_read=300))
+    evts = fa.events(msg, piece=3)
+    through, out = relay(evts)
+    assert out == b"".join(fa.sse(evts))
+    assert through.done and through.error is None
+    assert through.usage == Usage(input_tokens=40, output_tokens=25, cache_read_tokens=300, cache_write_tokens=7)
+
+
+def test_passthrough_cut_short_estimates_output():
+    msg = fa.message(fa.text("x" * 40), tokens=fa.usage(40, 25))
+    through, _ = relay(fa.events(msg, piece=40)[:-3])  # no message_delta, no message_stop
+    assert not through.done
+    assert through.usage == Usage(input_tokens=40, output_tokens=10, estimated=True)
+
+
+def test_passthrough_error_event_is_kept_for_the_surface_to_render():
+    msg = fa.message(fa.text("Half"), tokens=fa.usage(5, 2))
+    through, out = relay(fa.events(msg, error=fa.error_body("overloaded_error", "Overloaded"), error_after=2))
+    assert b"overloaded_error" not in out
+    assert isinstance(through.error, UpstreamError) and through.error.code == "upstream_overloaded"
+
+
+def test_native_body_changes_only_the_model():
+    body = {"model": "anthropic/claude-sonnet-4-5", "max_tokens": 5, "messages": [], "thinking": {"type": "enabled"}}
+    out = translate.native_body(body, "claude-sonnet-4-5")
+    assert out == {**body, "model": "claude-sonnet-4-5"} and list(out) == list(body)
+    assert body["model"] == "anthropic/claude-sonnet-4-5"

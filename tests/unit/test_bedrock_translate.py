@@ -534,3 +534,35 @@ def test_translation_is_cheap():
     slack = 3 if sys.gettrace() is None else 20  # coverage tracing slows everything down
     assert per_call < 0.0003 * slack, per_call
     assert per_chunk < 0.00002 * slack, per_chunk
+
+
+# -- Claude's own Messages API (the Anthropic surface's native path) -----------------------------
+
+
+@pytest.mark.parametrize(("model", "claude"), [
+    ("anthropic.claude-sonnet-4-5-20250929-v1:0", True), ("us.anthropic.claude-opus-4-1-20250805-v1:0", True),
+    ("amazon.nova-lite-v1:0", False), ("anthropic.other", False)])
+def test_is_claude(model, claude):
+    assert translate.is_claude(model) is claude
+
+
+@pytest.mark.parametrize(("betas", "expected"), [(None, None), ("a-1", ["a-1"]), ("a-1, b-2,", ["a-1", "b-2"])])
+def test_claude_body_keeps_the_clients_body(betas, expected):
+    body = {"model": "bedrock/x", "max_tokens": 9, "stream": True, "messages": [{"role": "user", "content": "hi"}],
+            "system": [{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}]}
+    out = translate.claude_body(body, betas)
+    want = {"max_tokens": 9, "messages": body["messages"], "system": body["system"],
+            "anthropic_version": "bedrock-2023-05-31"}
+    assert out == (want if expected is None else {**want, "anthropic_beta": expected})
+
+
+def test_claude_chunks_relay_anthropics_events():
+    from tests.fakes import anthropic as fa
+
+    msg = fa.message(fa.text("Hello"), tokens=fa.usage(7, 2))
+    chunks = translate.ClaudeChunks("bedrock")
+    out = b"".join(b"".join(chunks.feed(b"chunk", {"bytes": orjson.dumps(e)})) for e in fa.events(msg))
+    assert out == b"".join(fa.sse(fa.events(msg)))
+    assert chunks.done and chunks.usage == Usage(input_tokens=7, output_tokens=2)
+    assert chunks.feed(b"throttlingException", {"message": "slow down"}) == ()
+    assert chunks.error is not None and chunks.error.status == 429

@@ -1,5 +1,10 @@
 """The Anthropic adapter: one Messages call, plain or streamed, over the shared HTTP layer;
-only the body and the error names differ from the OpenAI dialect's."""
+only the body and the error names differ from the OpenAI dialect's.
+
+Besides the OpenAI-shaped `chat`, the native calls of the Anthropic surface (`messages`,
+`messages_stream`, `count_tokens`) take the client's own Messages body and headers
+(anthropic-version, anthropic-beta) and give back Anthropic's answer as it came.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -16,8 +21,9 @@ def _error(provider: str, status: int, body: bytes, credential: Credential, head
     return translate.refine_error(errors.from_status(provider, status, body, credential, headers))
 
 
-async def _send(target: Target, body: dict[str, Any]) -> tuple[httpx.Response, float]:
-    return await http.send(target, api.PATH, body, error_mapper=_error)
+async def _send(target: Target, body: dict[str, Any], headers: dict[str, str] | None = None,
+                path: str = api.PATH) -> tuple[httpx.Response, float]:
+    return await http.send(target, path, body, extra_headers=headers, error_mapper=_error)
 
 
 class AnthropicAdapter:
@@ -37,6 +43,23 @@ class AnthropicAdapter:
                                                 json_tool=prepared.json_tool, credential=target.credential)
         return await http.open_stream(target, api.PATH, prepared.body, translator, prompt_chars=prompt_chars(body),
                                       error_mapper=_error)
+
+    async def messages(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> Result:
+        """The client's Messages body, answered with Anthropic's own bytes."""
+        response, ttfb_ms = await _send(target, translate.native_body(body, target.model), headers)
+        content = await http.read(target, response)
+        return Result(content, translate.native_usage(content, target.provider.name), ttfb_ms)
+
+    async def messages_stream(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> TranslatedStream:
+        """The client's Messages body, streamed: Anthropic's events relayed unchanged."""
+        return await http.open_stream(target, api.PATH, translate.native_body(body, target.model),
+                                      translate.PassThrough(target.provider.name, target.credential),
+                                      prompt_chars=prompt_chars(body), error_mapper=_error, extra_headers=headers)
+
+    async def count_tokens(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> bytes:
+        """Anthropic's own count of a Messages request's input tokens (a free call)."""
+        response, _ = await _send(target, translate.native_body(body, target.model), headers, api.COUNT_TOKENS_PATH)
+        return await http.read(target, response)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         raise translate.unsupported("embeddings")

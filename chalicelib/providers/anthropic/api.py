@@ -3,4 +3,5 @@ chalicelib/providers/registry.py, so an operator can move it forward per provide
 from __future__ import annotations
 
 PATH = "/v1/messages"  # below the base URL, which carries no version path
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 MODELS_PATH = "/v1/models"

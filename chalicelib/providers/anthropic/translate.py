@@ -39,7 +39,8 @@ _MAX_OUTPUT: tuple[tuple[str, int], ...] = (
 DEFAULT_MAX_TOKENS = 4096
 JSON_TOOL = "json_response"  # the forced tool's name when the client's schema has none
 
-_TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+# OpenAI tool_choice -> Anthropic's (the Anthropic surface reads it the other way round)
+TOOL_CHOICES = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,8 +195,8 @@ def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _tool_choice(choice: Any) -> dict[str, Any]:
-    if isinstance(choice, str) and choice in _TOOL_CHOICE:
-        return dict(_TOOL_CHOICE[choice])
+    if isinstance(choice, str) and choice in TOOL_CHOICES:
+        return dict(TOOL_CHOICES[choice])
     if isinstance(choice, dict) and choice.get("type") == "function":
         return {"type": "tool", "name": choice["function"]["name"]}
     raise bad_request("tool_choice must be 'auto', 'required', 'none' or a function.", param="tool_choice")
@@ -274,6 +275,43 @@ def usage_from(raw: dict[str, Any] | None) -> Usage:
     return Usage(input_tokens=raw.get("input_tokens") or 0, output_tokens=raw.get("output_tokens") or 0,
                  cache_read_tokens=raw.get("cache_read_input_tokens") or 0,
                  cache_write_tokens=raw.get("cache_creation_input_tokens") or 0)
+
+
+def raw_usage(u: Usage) -> dict[str, int]:
+    """Usage -> Anthropic's usage object (the inverse of `usage_from`)."""
+    return {"input_tokens": u.input_tokens, "cache_creation_input_tokens": u.cache_write_tokens,
+            "cache_read_input_tokens": u.cache_read_tokens, "output_tokens": u.output_tokens}
+
+
+class StreamUsage:
+    """Usage over a Messages stream: message_start brings the input counts and a placeholder
+    output count; message_delta's counts are cumulative, so they replace message_start's."""
+
+    __slots__ = ("_raw", "final")
+
+    def __init__(self) -> None:
+        self._raw: dict[str, int] = {}
+        self.final = False  # message_delta came: its counts are Anthropic's last word
+
+    def start(self, usage: dict[str, Any] | None) -> None:
+        usage = usage or {}
+        self._raw = {key: usage[key] for key in _USAGE_KEYS if usage.get(key) is not None}
+
+    def delta(self, usage: dict[str, Any] | None) -> None:
+        usage = usage or {}
+        for key in _USAGE_KEYS:
+            if usage.get(key) is not None:
+                self._raw[key] = usage[key]
+        self.final = True
+
+    def usage(self, output_chars: int) -> Usage | None:
+        if not self._raw:
+            return None
+        usage = usage_from(self._raw)
+        if not self.final:  # cut short: message_start's output count is a placeholder
+            usage.output_tokens = max(usage.output_tokens, estimate_tokens(output_chars))
+            usage.estimated = True
+        return usage
 
 
 openai_usage = openai_shape.usage
@@ -393,8 +431,8 @@ def unsupported(operation: str) -> ApiError:
 class StreamTranslator:
     """Anthropic's SSE events -> OpenAI chunks, tracking usage and the end of the stream."""
 
-    __slots__ = ("_calls", "_credential", "_final", "_head", "_include_usage", "_json_block", "_json_tool",
-                 "_raw_usage", "_tools", "done", "error", "output_chars", "provider")
+    __slots__ = ("_calls", "_credential", "_head", "_include_usage", "_json_block", "_json_tool",
+                 "_tools", "_usage", "done", "error", "output_chars", "provider")
 
     def __init__(self, provider: str, *, include_usage: bool = False, json_tool: str | None = None,
                  credential: Credential | None = None) -> None:
@@ -406,8 +444,7 @@ class StreamTranslator:
         self._include_usage = include_usage
         self._json_tool = json_tool
         self._head: dict[str, Any] | None = None  # id, object, created, model of every chunk
-        self._raw_usage: dict[str, int] = {}
-        self._final = False  # message_delta came: its counts are Anthropic's last word
+        self._usage = StreamUsage()
         # Anthropic block index -> [OpenAI tool call index, whether any arguments were sent]
         self._tools: dict[int, list[Any]] = {}
         self._calls = 0  # tool calls so far: OpenAI numbers them apart from other blocks
@@ -415,13 +452,7 @@ class StreamTranslator:
 
     @property
     def usage(self) -> Usage | None:
-        if not self._raw_usage:
-            return None
-        usage = usage_from(self._raw_usage)
-        if not self._final:  # cut short: message_start's output count is a placeholder
-            usage.output_tokens = max(usage.output_tokens, estimate_tokens(self.output_chars))
-            usage.estimated = True
-        return usage
+        return self._usage.usage(self.output_chars)
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return frame(orjson.dumps({**self._head, "choices": [  # type: ignore[dict-item]
@@ -460,8 +491,7 @@ class StreamTranslator:
     def _message_start(self, message: dict[str, Any]) -> tuple[bytes, ...]:
         self._head = {"id": message.get("id"), "object": "chat.completion.chunk", "created": int(time.time()),
                       "model": message.get("model")}
-        usage = message.get("usage") or {}
-        self._raw_usage = {key: usage[key] for key in _USAGE_KEYS if usage.get(key) is not None}
+        self._usage.start(message.get("usage"))
         return (self._chunk({"role": "assistant", "content": ""}),)
 
     def _block_start(self, index: int, block: dict[str, Any]) -> tuple[bytes, ...]:
@@ -513,10 +543,63 @@ class StreamTranslator:
         return ()
 
     def _message_delta(self, ev: dict[str, Any]) -> tuple[bytes, ...]:
-        usage = ev.get("usage") or {}
-        for key in _USAGE_KEYS:  # counts here are cumulative: they replace message_start's
-            if usage.get(key) is not None:
-                self._raw_usage[key] = usage[key]
-        self._final = True
+        self._usage.delta(ev.get("usage"))
         stop_reason = (ev.get("delta") or {}).get("stop_reason")
         return (self._chunk({}, finish_reason(stop_reason, self._json_tool)),)
+
+
+# -- native: the client already speaks Messages ------------------------------------------------
+
+
+def native_body(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """The client's own Messages body with the provider's model id; nothing else changes (key
+    order included), so thinking signatures and cache_control reach Anthropic as sent."""
+    return {**body, "model": model}
+
+
+def native_usage(raw: bytes, provider: str) -> Usage:
+    """The usage of a Messages answer that goes back to the client as it came."""
+    data = errors.json_object(raw, provider)
+    if data.get("type") != "message":
+        raise errors.bad_response(provider, "the body is not a message")
+    return usage_from(data.get("usage"))
+
+
+class PassThrough:
+    """Anthropic's SSE events relayed as they came (same event name, same data), reading only
+    what billing needs: usage, the end of the stream, and errors (rendered by the surface)."""
+
+    __slots__ = ("_credential", "_usage", "done", "error", "output_chars", "provider")
+
+    def __init__(self, provider: str, credential: Credential | None = None) -> None:
+        self.provider = provider
+        self.output_chars = 0
+        self.done = False
+        self.error: ApiError | None = None
+        self._credential = credential
+        self._usage = StreamUsage()
+
+    @property
+    def usage(self) -> Usage | None:
+        return self._usage.usage(self.output_chars)
+
+    def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
+        try:
+            ev = orjson.loads(data)
+            kind = ev["type"]
+            if kind == "content_block_delta":
+                delta = ev["delta"]
+                self.output_chars += len(delta.get("text") or delta.get("thinking") or delta.get("partial_json") or "")
+            elif kind == "message_start":
+                self._usage.start(ev["message"].get("usage"))
+            elif kind == "message_delta":
+                self._usage.delta(ev.get("usage"))
+            elif kind == "message_stop":
+                self.done = True
+            elif kind == "error":
+                self.error = stream_error(self.provider, data, self._credential)
+                return ()
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            self.error = errors.bad_response(self.provider, "a stream event was malformed")
+            return ()
+        return (frame(data, event or kind.encode()),)

@@ -20,9 +20,10 @@ import orjson
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors, registry
+from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
-from chalicelib.providers.streaming import TranslatedStream, closed_on_failure, prompt_chars, wants_usage
+from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 
 T = TypeVar("T")
 log = logging.getLogger("aihub.bedrock")
@@ -33,6 +34,7 @@ MAX_THREADS = 64
 _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="bedrock")
 EMBED_CONCURRENCY = 4  # Titan embeds one text a call: a list fans out this many at a time
 MAX_CLIENTS = 32
+JSON = "application/json"  # InvokeModel's content type and accept
 
 _clients: dict[tuple[str | None, ...], Any] = {}
 _clients_lock = threading.Lock()
@@ -145,8 +147,9 @@ class EventPump:
     abandoned while the stream was still being opened (a cancelled caller, a failure in between)
     leaks no connection either."""
 
-    def __init__(self, open_stream: Callable[[], dict[str, Any]], target: Target) -> None:
+    def __init__(self, open_stream: Callable[[], dict[str, Any]], target: Target, key: str = "stream") -> None:
         self._open = open_stream
+        self._key = key  # where the response keeps its event stream: "stream" (Converse) or "body" (Invoke)
         self._stream: Any = None
         self._target = target
         self._loop = asyncio.get_running_loop()
@@ -173,7 +176,7 @@ class EventPump:
         """Open the stream; False when it could not be opened (the opener hears why)."""
         try:
             response = self._open()
-            self._stream = response["stream"]
+            self._stream = response[self._key]
         except Exception as exc:
             mapped = upstream_error(exc, self._target)
             if mapped is None:
@@ -276,22 +279,30 @@ class BedrockAdapter:
         include_usage, chars = wants_usage(body), prompt_chars(body)
         bedrock = await client(target)
         started = time.perf_counter()
-        pump = EventPump(lambda: bedrock.converse_stream(**request), target)
-        async with closed_on_failure(pump.aclose):
-            response = await pump.opened
-            state = translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
-                                          int(time.time()), target.model, include_usage, target.credential)
-            events = pump.events()
-            # Bedrock may refuse (throttling, validation) in the stream's first message: wait for it, so
-            # such a refusal is an HTTP error the gateway can retry rather than a stream that fails at once.
-            first = await anext(events, (None, None))
-            ttfb_ms = (time.perf_counter() - started) * 1000
-            if first[0] in translate.STREAM_EXCEPTIONS:
-                state.feed(*first)
-                assert state.error is not None  # feed maps every stream exception
-                raise state.error
-            return TranslatedStream(_prepend(first, events), state, ttfb_ms=ttfb_ms, prompt_chars=chars,
-                                    on_close=pump.aclose)
+
+        def translator(response: dict[str, Any]) -> StreamTranslator:
+            return translate.StreamState(target.provider.name, translate.completion_id(request_id(response)),
+                                         int(time.time()), target.model, include_usage, target.credential)
+
+        return await _relay(target, lambda: bedrock.converse_stream(**request), "stream", translator, started, chars)
+
+    async def messages(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> Result:
+        """A Claude model, natively: the client's Messages body, answered with Claude's own JSON."""
+        request = translate.claude_body(body, headers.get("anthropic-beta"))
+        bedrock = await client(target)
+        started = time.perf_counter()
+        content = await call(target, lambda: _invoke(bedrock, target.model, request))
+        ttfb_ms = (time.perf_counter() - started) * 1000
+        return Result(content, anthropic.native_usage(content, target.provider.name), ttfb_ms)
+
+    async def messages_stream(self, target: Target, body: dict[str, Any], headers: dict[str, str]) -> TranslatedStream:
+        """A Claude model, natively and streamed: Anthropic's own events, as Bedrock wraps them."""
+        request = translate.claude_body(body, headers.get("anthropic-beta"))
+        bedrock = await client(target)
+        started = time.perf_counter()
+        return await _relay(target, lambda: bedrock.invoke_model_with_response_stream(
+            modelId=target.model, body=orjson.dumps(request), contentType=JSON, accept=JSON), "body",
+            lambda _: translate.ClaudeChunks(target.provider.name, target.credential), started, prompt_chars(body))
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         family = translate.embedding_family(body, target.model)
@@ -330,21 +341,42 @@ class BedrockAdapter:
         return Result(orjson.dumps(out), usage, ttfb_ms)
 
 
+async def _relay(target: Target, open_stream: Callable[[], dict[str, Any]], key: str,
+                 translator_for: Callable[[dict[str, Any]], StreamTranslator], started: float,
+                 prompt: int) -> TranslatedStream:
+    """Open and relay a botocore event stream. Bedrock may refuse (throttling, validation) in the
+    stream's first message: that is waited for, so such a refusal is an HTTP error the gateway
+    can retry rather than a stream that fails at once."""
+    pump = EventPump(open_stream, target, key)
+    async with closed_on_failure(pump.aclose):
+        translator = translator_for(await pump.opened)
+        events = pump.events()
+        first = await anext(events, (None, None))
+        ttfb_ms = (time.perf_counter() - started) * 1000
+        if first[0] in translate.STREAM_EXCEPTIONS:
+            translator.feed(*first)
+            assert translator.error is not None  # feed maps every stream exception
+            raise translator.error
+        return TranslatedStream(_prepend(first, events), translator, ttfb_ms=ttfb_ms, prompt_chars=prompt,
+                                on_close=pump.aclose)
+
+
 async def _prepend(first: T, rest: AsyncIterator[T]) -> AsyncIterator[T]:
     yield first
     async for item in rest:
         yield item
 
 
+def _invoke(bedrock: Any, model: str, body: dict[str, Any]) -> bytes:
+    """InvokeModel with a JSON body (blocking: run it through `call`); the answer's bytes."""
+    response = bedrock.invoke_model(modelId=model, body=orjson.dumps(body), contentType=JSON, accept=JSON)
+    with closing(response["body"]) as answer:  # a failed read must not keep the connection
+        return answer.read()
+
+
 async def invoke(target: Target, bedrock: Any, body: dict[str, Any]) -> Any:
     """InvokeModel with a JSON body; returns the model's parsed JSON answer."""
-    def run() -> bytes:
-        response = bedrock.invoke_model(modelId=target.model, body=orjson.dumps(body),
-                                        contentType="application/json", accept="application/json")
-        with closing(response["body"]) as answer:  # a failed read must not keep the connection
-            return answer.read()
-
-    content = await call(target, run)
+    content = await call(target, lambda: _invoke(bedrock, target.model, body))
     try:
         return orjson.loads(content)
     except orjson.JSONDecodeError:

@@ -21,6 +21,7 @@ import orjson
 
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.providers import errors, openai_shape
+from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Credential, UpstreamError, Usage
 from chalicelib.providers.sse import frame
 from chalicelib.providers.streaming import estimate_tokens
@@ -455,6 +456,42 @@ def error_from(provider: str, code: str, message: str, http_status: int | None, 
                                credential, headers)
     error.upstream_status = http_status
     return error
+
+
+# -- Claude's own Messages API (the Anthropic surface's native path) ---------------------------
+
+CLAUDE_VERSION = "bedrock-2023-05-31"  # the anthropic_version InvokeModel takes for Claude
+
+
+def is_claude(model: str) -> bool:
+    """A Claude model id or inference profile (us.anthropic.claude-...): it takes Messages bodies."""
+    return _base_model(model).startswith("anthropic.claude")
+
+
+def claude_body(body: dict[str, Any], betas: str | None) -> dict[str, Any]:
+    """A client's Messages body as InvokeModel takes it: the model is in the path and streaming
+    is the operation, so both leave the body; Bedrock's API version and the client's betas
+    (Anthropic's header, a list in the body here) join it. Everything else is the client's."""
+    out = {key: value for key, value in body.items() if key not in ("model", "stream")}
+    out["anthropic_version"] = CLAUDE_VERSION
+    if betas:
+        out["anthropic_beta"] = [beta.strip() for beta in betas.split(",") if beta.strip()]
+    return out
+
+
+class ClaudeChunks(anthropic.PassThrough):
+    """InvokeModelWithResponseStream for Claude: each `chunk` holds one of Anthropic's own
+    stream events, relayed as Anthropic frames them; Bedrock's exceptions become errors."""
+
+    __slots__ = ()
+
+    def feed(self, event: bytes | None, data: Any) -> tuple[bytes, ...]:
+        if event == b"chunk":
+            return super().feed(None, (data or {}).get("bytes") or b"")
+        if event in STREAM_EXCEPTIONS:
+            message = (data or {}).get("message") or ""
+            self.error = error_from(self.provider, event.decode(), message, None, self._credential)
+        return ()
 
 
 # -- embeddings --------------------------------------------------------------------------------
