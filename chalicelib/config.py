@@ -26,6 +26,8 @@ class Settings:
     busy_timeout_ms: int = 10_000
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0
+    # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
+    responses_ttl_days: float = 30
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -86,6 +88,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 10_000),
         connect_timeout_s=float(env.get("AIHUB_CONNECT_TIMEOUT") or 10.0),
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
+        responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
         env=env,
     )
 

@@ -29,6 +29,17 @@ class OpenAICompatAdapter:
         return TranslatedStream(sse.events(response.aiter_bytes()), translate.StreamState(target.provider.name, wants_usage),
                                 ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body), on_close=response.aclose)
 
+    async def responses(self, target: Target, body: dict[str, Any]) -> Result:
+        """OpenAI's Responses API, natively: the client's own body but for the model id."""
+        return await call_json(target, "/responses", {**body, "model": target.model})
+
+    async def responses_stream(self, target: Target, body: dict[str, Any], *, prompt_chars: int) -> TranslatedStream:
+        """The same, streamed: the provider's events pass through unchanged (`prompt_chars`
+        only serves the usage estimate of a stream that ends without its final event)."""
+        response, ttfb_ms = await http.send(target, "/responses", {**body, "model": target.model})
+        return TranslatedStream(sse.events(response.aiter_bytes()), translate.ResponsesRelay(target.provider.name),
+                                ttfb_ms=ttfb_ms, prompt_chars=prompt_chars, on_close=response.aclose)
+
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})
 
