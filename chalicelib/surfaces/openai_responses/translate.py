@@ -466,7 +466,9 @@ class Passthrough:
         if event in (b"error", b"response.failed"):
             self._told = True
         elif event in (b"response.completed", b"response.incomplete") and self._keep is not None and data:
-            self._keep(orjson.loads(data)["response"])
+            response = orjson.loads(data).get("response")  # valid JSON: the relay let it through
+            if isinstance(response, dict):
+                self._keep(response)
         return frame
 
     def close(self, usage: Usage | None, error: ApiError | None) -> bytes:
