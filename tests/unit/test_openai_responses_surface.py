@@ -11,6 +11,9 @@ from chalicelib.errors import ApiError
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat.translate import ResponsesRelay
 from chalicelib.providers.sse import frame
+from chalicelib.store import responses as stored
+from chalicelib.store.db import Store
+from chalicelib.store.migrations import migrate
 from chalicelib.surfaces.openai_responses import translate as t
 from tests.fakes import responses as fr
 from tests.support import cassettes, openapi
@@ -373,3 +376,26 @@ def test_listed_items_have_ids_and_content_lists():
     assert listed[0]["status"] == "completed"
     openapi.validate("ResponseItemList", {"object": "list", "data": listed[:1], "first_id": "msg_abc0000",
                                           "last_id": "msg_abc0000", "has_more": False})
+
+
+# -- the table --------------------------------------------------------------------------------
+
+
+def test_stored_responses_are_per_account_expire_and_are_purged(tmp_path):
+    db = Store(str(tmp_path / "aihub.db"))
+    migrate(db)
+
+    def row(id: str, account: str | None, expires_at: int) -> stored.StoredResponse:
+        return stored.StoredResponse(id, account, "m", False, {"id": id, "output": []}, [{"type": "message"}], 0,
+                                     expires_at)
+
+    for r in (row("resp_a", "acct_1", 2000), row("resp_b", None, 2000), row("resp_old", "acct_1", 1000)):
+        db.write(lambda conn, r=r: stored.save(conn, r))
+    assert stored.get(db, "resp_a", "acct_1", 1500).input_items == [{"type": "message"}]
+    assert stored.get(db, "resp_a", "acct_2", 1500) is None  # another account's
+    assert stored.get(db, "resp_a", None, 1500) is None
+    assert stored.get(db, "resp_b", None, 1500).id == "resp_b"  # the environment's admin key has its own
+    assert stored.get(db, "resp_old", "acct_1", 1500) is None  # expired, even before the purge
+    assert not stored.delete(db, "resp_a", "acct_2", 1500) and stored.delete(db, "resp_a", "acct_1", 1500)
+    assert db.write(lambda conn: stored.purge_expired(conn, 1500)) == 1
+    assert stored.expiry(1000, 0.5) == 1000 + 43_200_000
