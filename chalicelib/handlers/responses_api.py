@@ -49,7 +49,7 @@ def _may_go_native(model: str) -> bool:
     """Whether a provider that speaks the Responses API may serve `model`: then what only that
     API can express (built-in tools, ...) is accepted, and left out of the internal body."""
     try:
-        return any(spec.responses_api for spec, _ in plan(model).routes)
+        return any(_speaks_responses(spec) for spec, _ in plan(model).routes)
     except ApiError:
         return True  # the pipeline answers (and records) the model's own problem
 

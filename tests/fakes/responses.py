@@ -116,8 +116,8 @@ class ResponsesRule(Rule):
     `previous_response_id` is answered as OpenAI answers an unknown one."""
 
     def __init__(self, *output: dict[str, Any], tokens: dict[str, Any] | None = None,
-                 error_after: int | None = None, times: int | None = None) -> None:
-        super().__init__("POST", PATH, times)
+                 error_after: int | None = None, times: int | None = None, path: str = PATH) -> None:
+        super().__init__("POST", path, times)
         self.output, self.tokens, self.error_after = output, tokens, error_after
 
     async def respond(self, req: RecordedRequest, server: Server, receive: Receive, send: Send) -> None:

@@ -409,6 +409,22 @@ def test_conversation_moves_from_translated_to_native(fake, sdk):
     assert len(upstream["input"]) == 3
 
 
+def test_an_operators_provider_marked_responses_api_is_served_natively(fake, sdk, api):
+    created = api.post("/admin/providers", json={"name": "azureish", "kind": "openai",
+                                                 "base_url": f"{fake.base_url}/azureish/v1",
+                                                 "config": {"models": ["gpt-5-nano"], "responses_api": True}})
+    assert created.status_code == 201, created.text
+    added = api.post("/admin/providers/azureish/credentials", json={"value": "sk-azureish-0000000001", "check": False})
+    assert added.status_code == 201, added.text
+    rate = {"provider": "azureish", "model": "gpt-5-nano", "input_rate": 0.0000001, "output_rate": 0.0000001}
+    assert api.post("/admin/model-rates", json=rate).status_code == 201
+    fake.add_rule(fr.ResponsesRule(fr.message("From my own endpoint."), path="/azureish/v1/responses"))
+    response = sdk.responses.create(model="azureish/gpt-5-nano", input="Hi", tools=[{"type": "web_search"}])
+    assert response.output_text == "From my own endpoint."
+    (upstream,) = [r.json for r in fake.requests]
+    assert upstream == {"model": "gpt-5-nano", "input": "Hi", "tools": [{"type": "web_search"}]}
+
+
 # -- no responses kept ----------------------------------------------------------------------------
 
 

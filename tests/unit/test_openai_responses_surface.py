@@ -8,6 +8,8 @@ import orjson
 import pytest
 
 from chalicelib.errors import ApiError
+from chalicelib.gateway.auth import ENV_ADMIN
+from chalicelib.handlers import responses_api
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat.translate import ResponsesRelay
 from chalicelib.providers.sse import frame
@@ -399,3 +401,14 @@ def test_stored_responses_are_per_account_expire_and_are_purged(tmp_path):
     assert not stored.delete(db, "resp_a", "acct_2", 1500) and stored.delete(db, "resp_a", "acct_1", 1500)
     assert db.write(lambda conn: stored.purge_expired(conn, 1500)) == 1
     assert stored.expiry(1000, 0.5) == 1000 + 43_200_000
+
+
+def test_a_failed_write_of_the_kept_response_is_logged_not_raised(monkeypatch, caplog):
+    class Broken:
+        def write(self, fn: Any) -> None:
+            raise OSError("disk full")
+
+    monkeypatch.setattr(responses_api, "store", Broken)
+    keep = responses_api._keeper(ENV_ADMIN, [], native=False)
+    keep({"id": "resp_1", "model": "m", "output": []})  # the client's answer goes on regardless
+    assert "could not keep response resp_1" in caplog.text
