@@ -36,7 +36,8 @@ def reasoning(id: str = "rs_68af403131f08193b5c55dbbd0c0a2bb05438e46b5f69a3b") -
     return {"id": id, "type": "reasoning", "summary": []}
 
 
-def usage(input_tokens: int = 19, output_tokens: int = 87, cached: int = 0, reasoning_tokens: int = 64) -> dict[str, Any]:
+def usage(input_tokens: int = 19, output_tokens: int = 87, cached: int = 0,
+          reasoning_tokens: int = 64) -> dict[str, Any]:
     return {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached},
             "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
             "total_tokens": input_tokens + output_tokens}

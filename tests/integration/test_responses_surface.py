@@ -33,10 +33,12 @@ TOOLS = [{"type": "function", "name": "get_weather", "description": "Weather of 
 
 @pytest.fixture(scope="module")
 def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    gateway = start_gateway(tmp_path_factory.mktemp("responses"), {**upstream_env(fake.base_url), "AIHUB_BILLING": "on"})
+    env = {**upstream_env(fake.base_url), "AIHUB_BILLING": "on"}
+    gateway = start_gateway(tmp_path_factory.mktemp("responses"), env)
     with gateway.admin() as api:
         for (provider, model), rate in RATES.items():
-            assert api.post("/admin/model-rates", json={"provider": provider, "model": model, **rate}).status_code == 201
+            created = api.post("/admin/model-rates", json={"provider": provider, "model": model, **rate})
+            assert created.status_code == 201
     yield gateway
     gateway.stop()
 
@@ -187,8 +189,9 @@ def test_function_call_then_its_output_via_previous_response_id(fake, sdk, api, 
 
     fake.reset()
     route_chat(fake, {"content": "Sunny, 21 degrees."})
+    output = {"type": "function_call_output", "call_id": "call_abc", "output": "sunny, 21"}
     second = sdk.responses.create(model="deepseek/deepseek-chat", previous_response_id=first.id, tools=TOOLS,
-                                  input=[{"type": "function_call_output", "call_id": "call_abc", "output": "sunny, 21"}])
+                                  input=[output])
     assert second.output_text == "Sunny, 21 degrees." and second.previous_response_id == first.id
     assert upstream_bodies(fake, CHAT)[0]["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
@@ -291,7 +294,8 @@ def test_retrieve_list_and_delete_only_for_the_owning_account(fake, gw, sdk, api
     assert got.model_dump() == response.model_dump()
     items = sdk.responses.input_items.list(response.id)
     assert [i.content[0].text for i in items.data] == ["Keep this"] and items.has_more is False
-    openapi.validate("ResponseItemList", sdk.responses.input_items.with_raw_response.list(response.id).http_response.json())
+    raw = sdk.responses.input_items.with_raw_response.list(response.id)
+    openapi.validate("ResponseItemList", raw.http_response.json())
 
     stranger = gw.openai(create_key(api, credits=1)["key"])
     with pytest.raises(openai.NotFoundError):
@@ -344,8 +348,8 @@ NATIVE_BODY: dict[str, Any] = {
 
 
 def test_native_body_passes_through_and_usage_is_billed(fake, sdk, api, key):
-    fake.add_rule(fr.ResponsesRule(fr.reasoning(), fr.message("All quiet."),
-                                   tokens=fr.usage(input_tokens=120, cached=100, output_tokens=40, reasoning_tokens=30)))
+    tokens = fr.usage(input_tokens=120, cached=100, output_tokens=40, reasoning_tokens=30)
+    fake.add_rule(fr.ResponsesRule(fr.reasoning(), fr.message("All quiet."), tokens=tokens))
     response = sdk.responses.create(**NATIVE_BODY)
     assert response.id == fr.ID and response.output_text == "All quiet."
     (upstream,) = upstream_bodies(fake, fr.PATH)

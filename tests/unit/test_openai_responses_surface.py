@@ -74,7 +74,8 @@ TO_CHAT = [
      {"messages": [{"role": "assistant", "content": None,
                     "tool_calls": [{"id": "c", "type": "function", "function": {"name": "w", "arguments": "{}"}}]}]}),
     ("function tools, a named tool choice, parallel calls",
-     {"input": "Hi", "tools": [FN_TOOL], "tool_choice": {"type": "function", "name": "f"}, "parallel_tool_calls": False},
+     {"input": "Hi", "tools": [FN_TOOL], "tool_choice": {"type": "function", "name": "f"},
+      "parallel_tool_calls": False},
      {"messages": [USER_HI], "parallel_tool_calls": False,
       "tools": [{"type": "function", "function": {"name": "f", "description": "d", "parameters": {"type": "object"},
                                                   "strict": True}}],
@@ -160,7 +161,8 @@ FROM_CHAT = [
 ]
 
 
-@pytest.mark.parametrize("chat_json, status, incomplete, output", [c[1:] for c in FROM_CHAT], ids=[c[0] for c in FROM_CHAT])
+@pytest.mark.parametrize("chat_json, status, incomplete, output", [c[1:] for c in FROM_CHAT],
+                         ids=[c[0] for c in FROM_CHAT])
 def test_chat_answer_to_response(chat_json, status, incomplete, output):
     response = t.chat_to_response(chat_json, CTX, ids())
     assert (response["status"], response["incomplete_details"], response["output"]) == (status, incomplete, output)
@@ -191,8 +193,9 @@ def test_recorded_parallel_tool_calls_become_function_call_items_with_usage():
 ])
 def test_usage_counts_cache_reads_and_writes_as_input(usage, expected):
     u = t.usage_object(usage)
-    assert (u["input_tokens"], u["input_tokens_details"]["cached_tokens"], u["input_tokens_details"]["cache_write_tokens"],
-            u["output_tokens"], u["output_tokens_details"]["reasoning_tokens"]) == expected
+    details = u["input_tokens_details"]
+    assert (u["input_tokens"], details["cached_tokens"], details["cache_write_tokens"], u["output_tokens"],
+            u["output_tokens_details"]["reasoning_tokens"]) == expected
     assert u["total_tokens"] == u["input_tokens"] + u["output_tokens"]
 
 
