@@ -265,6 +265,26 @@ def test_two_turns_on_anthropic(fake, sdk, api, key):
     assert [c["surface"] for c in calls_of(api, key["account_id"])] == ["responses", "responses"]
 
 
+def test_streamed_thinking_on_anthropic_is_a_reasoning_summary_and_the_turn_is_kept(fake, sdk):
+    msg = fa.message(fa.thinking("The user greets."), fa.text("Hello, Ada."), tokens=fa.usage(30, 12))
+    fake.add_rule(fa.MessagesRule(msg, evts=fa.events(msg, piece=6)))
+    with sdk.responses.stream(model="anthropic/claude-sonnet-4-5", input="Hi, I am Ada.",
+                              max_output_tokens=2000) as stream:
+        kinds = [e.type for e in stream]
+        first = stream.get_final_response()
+    assert kinds.count("response.reasoning_summary_text.delta") == 3  # "The us", "er gre", "ets."
+    assert [item.type for item in first.output] == ["reasoning", "message"]
+    assert first.output[0].summary[0].text == "The user greets." and first.output_text == "Hello, Ada."
+    assert (first.usage.input_tokens, first.usage.output_tokens) == (30, 12)
+
+    fake.reset()
+    fake.add_rule(fa.MessagesRule(fa.message(fa.text("Ada."))))
+    sdk.responses.create(model="anthropic/claude-sonnet-4-5", input="My name?", previous_response_id=first.id,
+                         max_output_tokens=100)
+    (upstream,) = upstream_bodies(fake, fa.PATH)
+    assert [m["role"] for m in upstream["messages"]] == ["user", "assistant", "user"]
+
+
 def test_built_in_tools_need_openai(fake, sdk):
     with pytest.raises(openai.BadRequestError) as info:
         sdk.responses.create(model="deepseek/deepseek-chat", input="News?", tools=[{"type": "web_search"}])
