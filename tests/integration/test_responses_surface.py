@@ -140,7 +140,7 @@ def test_text_is_translated_to_chat_and_back_with_exact_usage(fake, sdk, api, ke
     (upstream,) = upstream_bodies(fake, CHAT)
     assert upstream["model"] == "deepseek-chat"
     assert upstream["messages"] == [{"role": "system", "content": "Be brief."},
-                                    {"role": "user", "content": [{"type": "text", "text": "Hi"}]}]
+                                    {"role": "user", "content": "Hi"}]
     assert (upstream["max_completion_tokens"], upstream["temperature"]) == (50, 0.3)
     call = the_call(api, key)
     assert (call["prompt_tokens"], call["cache_read_tokens"], call["completion_tokens"]) == (16, 5, 9)
@@ -194,7 +194,7 @@ def test_function_call_then_its_output_via_previous_response_id(fake, sdk, api, 
                                   input=[output])
     assert second.output_text == "Sunny, 21 degrees." and second.previous_response_id == first.id
     assert upstream_bodies(fake, CHAT)[0]["messages"] == [
-        {"role": "user", "content": [{"type": "text", "text": "Weather in Paris?"}]},
+        {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": "call_abc", "content": "sunny, 21"},
     ]

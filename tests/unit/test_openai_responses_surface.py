@@ -20,7 +20,7 @@ from chalicelib.surfaces.openai_responses import translate as t
 from tests.fakes import responses as fr
 from tests.support import cassettes, openapi
 
-USER_HI = {"role": "user", "content": [{"type": "text", "text": "Hi"}]}
+USER_HI = {"role": "user", "content": "Hi"}
 FN_TOOL = {"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}, "strict": True}
 
 
@@ -108,9 +108,9 @@ def test_previous_items_come_before_the_new_input_and_after_instructions():
                          native=False)
     assert chat({"instructions": "Brief.", "input": "Who am I?"}, previous)["messages"] == [
         {"role": "system", "content": "Brief."},
-        {"role": "user", "content": [{"type": "text", "text": "I am Ada."}]},
+        {"role": "user", "content": "I am Ada."},
         {"role": "assistant", "content": "Hi Ada."},
-        {"role": "user", "content": [{"type": "text", "text": "Who am I?"}]}]
+        {"role": "user", "content": "Who am I?"}]
 
 
 NATIVE_ONLY = [

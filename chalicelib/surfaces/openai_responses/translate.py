@@ -62,7 +62,7 @@ def response_object(ctx: Context, *, model: str, status: str, output: list[JSON]
         "completed_at": int(time.time()) if status == "completed" else None,
         "error": error, "incomplete_details": {"reason": incomplete} if incomplete else None,
         "model": model, "output": output,
-        **{name: req.get(name, default) for name, default in ECHOED.items()},
+        **{name: default if req.get(name) is None else req[name] for name, default in ECHOED.items()},
         "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
         "store": ctx.store, "text": req.get("text") or {"format": {"type": "text"}},
         "metadata": req.get("metadata") or {},
@@ -139,9 +139,9 @@ def _message(item: JSON, param: str, lenient: bool) -> JSON:
     if isinstance(content, str):
         return {"role": role, "content": content}
     parts = [p for j, part in enumerate(content) if (p := _part(part, f"{param}.content[{j}]", lenient))]
-    if role == "user":
+    if role == "user" and any(p["type"] != "text" for p in parts):
         return {"role": role, "content": parts}
-    # System and assistant turns as plain text: what every chat provider takes.
+    # Text alone as a plain string: what every chat provider takes (DeepSeek takes no parts).
     return {"role": role, "content": _text_of(parts)}
 
 
