@@ -231,6 +231,11 @@ def test_structured_output_with_a_json_schema(fake, sdk):
     assert response_format["type"] == "json_schema" and response_format["json_schema"]["name"] == "Weather"
     assert response_format["json_schema"]["schema"]["required"] == ["city", "degrees"]
 
+    route_chat(fake, {}, [{"role": "assistant", "content": '{"city":"Rome",'}, {"content": '"degrees":25}'}])
+    with sdk.responses.stream(model="deepseek/deepseek-chat", input="Weather in Rome?", text_format=Weather) as stream:
+        streamed = stream.get_final_response()
+    assert streamed.output_parsed == Weather(city="Rome", degrees=25)
+
 
 def test_length_cut_answer_is_incomplete(fake, sdk):
     route_chat(fake, {"content": "Once upon"}, finish="length")
