@@ -8,6 +8,8 @@ E2E    := $(VENV)/.installed-e2e
 # The web UI (web/, React + Vite) builds into chalicelib/ui/, which the app serves at / and ships
 # in the Lambda package. It is rebuilt only when its sources change (the stamp files).
 WEB_DEPS := web/node_modules/.installed
+# Node clients the pytest suite drives against the server (the Vercel AI SDK), pinned in tests/node.
+NODE_CLIENTS := tests/node/node_modules/.installed
 UI       := chalicelib/ui/.built
 WEB_SRC  := $(wildcard web/index.html web/package.json web/vite.config.ts web/tsconfig.json web/scripts/*) \
             $(shell find web/src -type f 2>/dev/null)
@@ -49,6 +51,11 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund
 	touch $@
 
+$(NODE_CLIENTS): tests/node/package.json tests/node/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the client tests need Node.js 20+ (with npm)"; exit 1; }
+	cd tests/node && npm ci --no-audit --no-fund
+	touch $@
+
 $(UI): $(WEB_DEPS) $(WEB_SRC)
 	cd web && npm run build
 	touch $@
@@ -69,7 +76,7 @@ $(CHROMIUM):
 serve: $(LOCAL) ui
 	$(BIN)/aihub serve
 
-test: $(DEV) $(DEPLOY) $(E2E) $(UI) $(CHROMIUM)
+test: $(DEV) $(DEPLOY) $(E2E) $(UI) $(CHROMIUM) $(NODE_CLIENTS)
 	cd web && npm test
 	AIHUB_E2E=required $(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -87,4 +94,4 @@ deploy: $(DEPLOY)
 	cd infra && npx --no-install cdk deploy --context stage=$(STAGE) $(CDK_FLAGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache web/node_modules chalicelib/ui
+	rm -rf $(VENV) .pytest_cache web/node_modules tests/node/node_modules chalicelib/ui

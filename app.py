@@ -30,6 +30,12 @@ route("GET", "/v1/status", "providers:model_status")
 route("POST", "/v1/messages", "anthropic_api:messages", dialect="anthropic_messages")
 route("POST", "/v1/messages/count_tokens", "anthropic_api:count_tokens", dialect="anthropic_messages")
 
+# OpenAI's Responses API
+route("POST", "/v1/responses", "responses_api:create", dialect="openai_responses")
+route("GET", "/v1/responses/{id}", "responses_api:retrieve", dialect="openai_responses")
+route("DELETE", "/v1/responses/{id}", "responses_api:delete", dialect="openai_responses")
+route("GET", "/v1/responses/{id}/input_items", "responses_api:input_items", dialect="openai_responses")
+
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")
 route("GET", "/admin/keys", "admin:list_keys", auth="admin")

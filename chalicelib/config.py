@@ -33,6 +33,8 @@ class Settings:
     # pool_timeout_s instead of queueing behind everyone else's calls.
     pool_timeout_s: float = 5.0
     pool_max_connections: int = 1000
+    # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
+    responses_ttl_days: float = 30
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -96,6 +98,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
+        responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
         env=env,
     )
 

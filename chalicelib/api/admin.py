@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class KeyCreate(BaseModel):
@@ -25,6 +25,7 @@ class ProviderConfig(BaseModel):
     models: list[str] | None = None
     model_map: dict[str, str] | None = None
     headers: dict[str, str] | None = None
+    responses_api: StrictBool | None = None  # the endpoint serves OpenAI's /responses itself
 
 
 class ProviderUpdate(BaseModel):

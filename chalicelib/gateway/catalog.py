@@ -42,6 +42,8 @@ def spec_from_row(row: dict[str, Any]) -> ProviderSpec:
         overrides["model_map"] = _pairs(config["model_map"])
     if config.get("headers"):
         overrides["extra_headers"] = _pairs(config["headers"])
+    if "responses_api" in config:  # an operator's OpenAI-compatible endpoint that serves /responses
+        overrides["responses_api"] = bool(config["responses_api"])
     builtin = registry.BUILTIN.get(row["name"])
     if builtin is not None:
         return dataclasses.replace(builtin, **overrides)

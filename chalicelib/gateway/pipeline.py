@@ -174,7 +174,7 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
 
     def pick(target: Target) -> bool:
         nonlocal is_native
-        is_native = native is not None and target.provider.kind in native.kinds
+        is_native = native is not None and native.serves(target.provider)
         return is_native
 
     if not body.get("stream"):

@@ -12,6 +12,7 @@ from chalicelib.billing import accounting
 from chalicelib.config import previous_secret, settings
 from chalicelib.credentials import crypto, pool, recheck
 from chalicelib.store import ledger
+from chalicelib.store import responses as stored_responses
 from chalicelib.store import providers as rows
 from chalicelib.store import inflight
 from chalicelib.store.shared import store, writer
@@ -32,6 +33,7 @@ async def run() -> None:
         ledger.expire_grants(conn, now)
         conn.execute("DELETE FROM key_usage WHERE period LIKE 'rpm:%' AND CAST(substr(period, 5) AS INTEGER) < ?",
                      (now // 60000 - KEEP_MINUTES,))
+        stored_responses.purge_expired(conn, now)
 
     await writer().run(tidy)
     # In a thread: after a long pause (or an upgrade) there may be many calls to fold.

@@ -60,6 +60,8 @@ class ProviderSpec:
     connect_timeout: float | None = None  # seconds; None: the gateway default
     read_timeout: float | None = None
     builtin: bool = True
+    # Serves OpenAI's Responses API (/responses) itself: Responses calls go to it natively.
+    responses_api: bool = False
     config: dict[str, Any] = field(default_factory=dict)
 
     def upstream_model(self, model: str) -> str:

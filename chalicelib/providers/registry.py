@@ -23,7 +23,7 @@ BUILTIN: dict[str, ProviderSpec] = {
     for spec in (
         ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image")),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                     models=_OPENAI_MODELS),
+                     models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
                      models=("deepseek-chat", "deepseek-reasoner")),
         ProviderSpec("xai", "openai", "https://api.x.ai/v1", "XAI_API_KEY", "XAI_BASE_URL",

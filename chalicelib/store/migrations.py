@@ -255,7 +255,29 @@ def _v5_round2(db) -> None:
     db["inflight"].create_index(["owner"])
 
 
-MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2]
+def _v6_stored_responses(db) -> None:
+    # Responses-API answers kept for previous_response_id and GET /v1/responses/{id}: the whole
+    # Response object and the input it answered (the conversation so far), both JSON; owned by
+    # an account, never a key. `native`: the provider made the output items (OpenAI's own ids).
+    db["stored_responses"].create(
+        {
+            "id": str,
+            "account_id": str,
+            "model": str,
+            "native": int,
+            "response": str,
+            "input_items": str,
+            "created_at": int,
+            "expires_at": int,
+        },
+        pk="id",
+        not_null={"model", "native", "response", "input_items", "created_at", "expires_at"},
+    )
+    db["stored_responses"].create_index(["expires_at"])
+
+
+MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
+                              _v6_stored_responses]
 
 
 def migrate(store: Store) -> int:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from chalicelib.errors import ApiError
-from chalicelib.providers.base import Adapter, ChatStream, Result, Target, Usage
+from chalicelib.providers.base import Adapter, ChatStream, ProviderSpec, Result, Target, Usage
 
 
 class StreamRenderer(Protocol):
@@ -36,6 +36,12 @@ class Native:
     call: Callable[[Adapter, Target], Awaitable[Result]]
     call_stream: Callable[[Adapter, Target], Awaitable[ChatStream]]
     renderer: Callable[[], StreamRenderer]  # for native frames: usually passes them through
+    # Narrows `kinds` to the providers that really speak the dialect (OpenAI-compatible
+    # endpoints don't all serve OpenAI's /responses); None: every provider of those kinds.
+    accepts: Callable[[ProviderSpec], bool] | None = None
+
+    def serves(self, provider: ProviderSpec) -> bool:
+        return provider.kind in self.kinds and (self.accepts is None or self.accepts(provider))
 
 
 @dataclass(frozen=True, slots=True)

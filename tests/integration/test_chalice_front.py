@@ -96,3 +96,15 @@ def test_admin_routes_and_calls(lambda_client):
 
 def test_cassettes_available_offline():
     assert cassettes.load("chat-basic")
+
+
+def test_responses_stream_is_buffered_and_the_response_kept(fake, lambda_client):
+    fake.add_cassette("chat-streaming")  # the Responses request below becomes this chat request
+    # Through DeepSeek's route to the same fake (openai/ would be served natively, not translated).
+    body = {"model": "deepseek/gpt-5-nano", "input": [{"role": "user", "content": "Hello!"}], "stream": True}
+    response = lambda_client.http.post("/v1/responses", headers=AUTH, body=json.dumps(body))
+    assert response.status_code == 200 and response.headers["content-type"] == "text/event-stream"
+    events = [orjson.loads(line[6:]) for line in response.body.decode().split("\n") if line.startswith("data: ")]
+    assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
+    kept = lambda_client.http.get(f"/v1/responses/{events[-1]['response']['id']}", headers=AUTH)
+    assert kept.status_code == 200 and kept.json_body == events[-1]["response"]

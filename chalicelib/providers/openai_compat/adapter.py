@@ -29,6 +29,16 @@ class OpenAICompatAdapter:
                                       translate.StreamState(target.provider.name, wants_usage),
                                       prompt_chars=prompt_chars(body))
 
+    async def responses(self, target: Target, body: dict[str, Any]) -> Result:
+        """OpenAI's Responses API, natively: the client's own body but for the model id."""
+        return await call_json(target, "/responses", {**body, "model": target.model})
+
+    async def responses_stream(self, target: Target, body: dict[str, Any], *, prompt_chars: int) -> TranslatedStream:
+        """The same, streamed: the provider's events pass through unchanged (`prompt_chars`
+        only serves the usage estimate of a stream that ends without its final event)."""
+        return await http.open_stream(target, "/responses", {**body, "model": target.model},
+                                      translate.ResponsesRelay(target.provider.name), prompt_chars=prompt_chars)
+
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})
 

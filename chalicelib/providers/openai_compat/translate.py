@@ -77,6 +77,16 @@ def image_response(content: bytes, provider: str) -> tuple[bytes, Usage]:
     return orjson.dumps(data), usage
 
 
+def mid_stream_error(provider: str, err: dict[str, Any]) -> UpstreamError:
+    return UpstreamError(502, f"Provider {provider} failed mid-stream: {err.get('message')}",
+                         code=str(err.get("code") or "upstream_error"), type="api_error")
+
+
+def invalid_event(provider: str) -> UpstreamError:
+    return UpstreamError(502, f"Provider {provider} sent an invalid stream event.",
+                         code="upstream_bad_response", type="api_error")
+
+
 @dataclass(slots=True)
 class StreamState:
     """What a relayed chat stream has told us so far."""
@@ -102,15 +112,13 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
     try:
         chunk = orjson.loads(data)
     except orjson.JSONDecodeError:
-        state.error = UpstreamError(502, f"Provider {state.provider} sent an invalid stream event.",
-                                    code="upstream_bad_response", type="api_error")
+        state.error = invalid_event(state.provider)
         return None
     if not isinstance(chunk, dict):
         return None
     if "error" in chunk:
         err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
-        state.error = UpstreamError(502, f"Provider {state.provider} failed mid-stream: {err.get('message')}",
-                                    code=str(err.get("code") or "upstream_error"), type="api_error")
+        state.error = mid_stream_error(state.provider, err)
         return None
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
@@ -130,3 +138,43 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
             del chunk["usage"]
             return frame(orjson.dumps(chunk))
     return frame(data)
+
+
+# -- OpenAI's Responses API, relayed natively ------------------------------------------------
+
+_FINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+@dataclass(slots=True)
+class ResponsesRelay:
+    """OpenAI's own Responses stream, passed on event by event as it came: usage is read from
+    the final response event, and a failure (`error`, `response.failed`) is noted so the call
+    is recorded as failed once the client has been sent the provider's own account of it."""
+
+    provider: str
+    usage: Usage | None = None
+    output_chars: int = 0
+    done: bool = False
+    error: ApiError | None = None
+
+    def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self.error = invalid_event(self.provider)
+            return ()
+        kind = payload.get("type") if isinstance(payload, dict) else None
+        if not isinstance(kind, str):
+            return (frame(data, event),)
+        if kind.endswith(".delta") and isinstance(payload.get("delta"), str):
+            self.output_chars += len(payload["delta"])
+        elif kind in _FINAL:
+            response = payload.get("response") or {}
+            if response.get("usage"):
+                self.usage = usage_from(response["usage"])
+            self.done = True
+            if kind == "response.failed":
+                self.error = mid_stream_error(self.provider, response.get("error") or {"message": "response failed"})
+        elif kind == "error":
+            self.error = mid_stream_error(self.provider, payload)
+        return (frame(data, event),)
