@@ -136,6 +136,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
+    if settings().admin_key_error:
+        print(f"aihub: {settings().admin_key_error}", file=sys.stderr)
+        return 2
     cfg = _ensure_secret()
     db = store()  # creates and migrates the database
     if not cfg.admin_key and not keys.has_admin_key(db):

@@ -22,19 +22,20 @@ def secretsmanager(monkeypatch):
 
 
 def test_secrets_come_from_secrets_manager(secretsmanager):
-    secretsmanager.add_response("get_secret_value", {"SecretString": "admin-token-0123456789"},
+    secretsmanager.add_response("get_secret_value", {"SecretString": "admin-token-0123456789-0123456789abcdef"},
                                 {"SecretId": "aihub/prod/admin-key", "VersionStage": "AWSCURRENT"})
     secretsmanager.add_response("get_secret_value", {"SecretString": NEW},
                                 {"SecretId": "aihub/prod/master-secret", "VersionStage": "AWSCURRENT"})
     cfg = config.from_env({"AIHUB_DB": "/mnt/aihub/aihub.db", "AIHUB_SECRET_ID": "aihub/prod/master-secret",
                            "AIHUB_ADMIN_KEY_ID": "aihub/prod/admin-key"})
-    assert cfg.secret == NEW and cfg.admin_key == "admin-token-0123456789"
+    assert cfg.secret == NEW and cfg.admin_key == "admin-token-0123456789-0123456789abcdef"
     secretsmanager.assert_no_pending_responses()
 
 
 def test_plain_variables_win_and_boto3_is_not_asked(secretsmanager):
-    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": "a", "AIHUB_ADMIN_KEY_ID": "y"})
-    assert cfg.secret == NEW and cfg.admin_key == "a"
+    admin = "admin-token-from-the-environment-0123456789"
+    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": admin, "AIHUB_ADMIN_KEY_ID": "y"})
+    assert cfg.secret == NEW and cfg.admin_key == admin
 
 
 def test_rotation_old_ciphertexts_still_decrypt_then_get_resealed(local_env, secretsmanager):
