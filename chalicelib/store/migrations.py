@@ -243,7 +243,14 @@ def _v4_usage_rollups(db) -> None:
     db["model_calls"].create_index(["key_id", "created_at"])
 
 
-MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups]
+def _v5_change_counters(db) -> None:
+    # One counter per table whose rows processes cache (keys: chalicelib.gateway.auth), bumped
+    # in the transaction of each change; reading it is one primary-key lookup per request.
+    db.execute("CREATE TABLE IF NOT EXISTS versions (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT OR IGNORE INTO versions (name, value) VALUES ('api_keys', 0)")
+
+
+MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_change_counters]
 
 
 def migrate(store: Store) -> int:
