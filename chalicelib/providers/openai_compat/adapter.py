@@ -26,8 +26,9 @@ class OpenAICompatAdapter:
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         upstream, wants_usage = translate.request_body(body, target.model, stream=True)
         response, ttfb_ms = await http.send(target, "/chat/completions", upstream)
-        return TranslatedStream(sse.events(response.aiter_bytes()), translate.StreamState(target.provider.name, wants_usage),
-                                ttfb_ms=ttfb_ms, prompt_chars=prompt_chars(body), on_close=response.aclose)
+        state = translate.StreamState(target.provider.name, wants_usage, target.credential)
+        return TranslatedStream(sse.events(response.aiter_bytes()), state, ttfb_ms=ttfb_ms,
+                                prompt_chars=prompt_chars(body), on_close=response.aclose)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})

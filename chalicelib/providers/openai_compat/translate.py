@@ -12,7 +12,7 @@ import orjson
 
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors
-from chalicelib.providers.base import Usage, UpstreamError
+from chalicelib.providers.base import Credential, Usage, UpstreamError
 from chalicelib.providers.sse import frame
 
 
@@ -82,6 +82,7 @@ class StreamState:
 
     provider: str
     client_wants_usage: bool
+    credential: Credential | None = None  # scrubbed out of the provider's error events
     usage: Usage | None = None
     output_chars: int = 0
     done: bool = False
@@ -108,7 +109,8 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
         return None
     if "error" in chunk:
         err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
-        state.error = UpstreamError(502, f"Provider {state.provider} failed mid-stream: {err.get('message')}",
+        message = errors.scrub(str(err.get("message")), state.credential)
+        state.error = UpstreamError(502, f"Provider {state.provider} failed mid-stream: {message}",
                                     code=str(err.get("code") or "upstream_error"), type="api_error")
         return None
     for choice in chunk.get("choices") or ():
