@@ -40,3 +40,43 @@ def test_ui_page_sets_a_policy_without_inline_script():
     assert response.status == 200
     policy = response.headers["content-security-policy"]
     assert "script-src 'self'" in policy and "unsafe" not in policy and "frame-ancestors 'none'" in policy
+
+
+SECRET = "unit-master-secret-0123456789-0123456789"
+
+
+def test_migration_seals_provider_headers_stored_in_plaintext(local_env, tmp_path, monkeypatch):
+    import orjson
+
+    from chalicelib.credentials import sealed_headers
+    from chalicelib.store import migrations
+    from chalicelib.store.db import Store
+
+    local_env({"AIHUB_SECRET": SECRET})
+    db = Store(str(tmp_path / "old.db"))
+    every = migrations.MIGRATIONS
+    monkeypatch.setattr(migrations, "MIGRATIONS", every[:5])  # the schema before this change
+    assert migrations.migrate(db) == 5
+    config = {"models": ["m"], "headers": {"x-org-key": "org-SECRET-0123456789abcdef", "x-team": "blue"}}
+    db.conn.execute("INSERT INTO providers (name, kind, enabled, config, created_at, updated_at)"
+                    " VALUES ('mine', 'openai', 1, ?, 1, 1)", (orjson.dumps(config).decode(),))
+    monkeypatch.setattr(migrations, "MIGRATIONS", every)
+    assert migrations.migrate(db) == len(migrations.MIGRATIONS)
+    raw = db.conn.execute("SELECT config, sealed_headers FROM providers").fetchone()
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert b"org-SECRET" not in (tmp_path / "old.db").read_bytes()
+    assert orjson.loads(raw[0]) == {"models": ["m"], "headers": {"x-org-key": "org-...cdef", "x-team": "****"}}
+    assert sealed_headers.open_sealed("mine", raw[1]) == config["headers"]
+    assert migrations.migrate(db) == len(migrations.MIGRATIONS)  # once only
+
+
+def test_key_changes_bump_the_counter_in_their_transaction(local_env):
+    from chalicelib.store import keys
+    from chalicelib.store.shared import store
+
+    local_env({})
+    record, _ = keys.create_key(store(), name="k")
+    start = keys.version(store())
+    keys.update_key(store(), record.id, {"rpm": 5})
+    keys.revoke_key(store(), record.id)
+    assert keys.version(store()) == start + 2

@@ -69,3 +69,18 @@ def test_maintenance_reseals_what_the_old_secret_sealed(local_env, secretsmanage
     assert rekey_credentials() == 1 and rekey_credentials() == 0
     (row,) = rows.list_credentials(store(), with_secret=True)
     assert crypto.decrypt_with(NEW, row["secret"], "cred-9") == "sk-9"
+
+
+def test_maintenance_reseals_provider_headers_too(local_env, secretsmanager):
+    from chalicelib.credentials import sealed_headers
+    from chalicelib.handlers.maintenance import rekey_credentials
+    from chalicelib.store import providers as rows
+    from chalicelib.store.shared import store
+
+    local_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_PREVIOUS": OLD})
+    old = crypto.encrypt(OLD, {"x-org": "org-123456789"}, sealed_headers.bound_to("mine"))
+    rows.upsert_provider(store(), "mine", {"kind": "openai", "config": {"headers": {"x-org": "org-...6789"}},
+                                           "sealed_headers": old})
+    assert rekey_credentials() == 1 and rekey_credentials() == 0
+    resealed = rows.get_provider(store(), "mine")["sealed_headers"]
+    assert crypto.decrypt_with(NEW, resealed, sealed_headers.bound_to("mine")) == {"x-org": "org-123456789"}
