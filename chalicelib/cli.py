@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.config import Settings, secret_file, settings
+from chalicelib.config import Settings, from_env, secret_file, settings
 
 
 def _print_json(data: Any) -> None:
@@ -136,8 +136,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
-    if settings().admin_key_error:
-        print(f"aihub: {settings().admin_key_error}", file=sys.stderr)
+    refused = from_env().admin_key_error  # before settings(), which would log it as ignored
+    if refused:
+        print(f"aihub: {refused}", file=sys.stderr)
         return 2
     cfg = _ensure_secret()
     db = store()  # creates and migrates the database

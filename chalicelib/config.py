@@ -86,10 +86,8 @@ def _admin_key(env: dict[str, str]) -> tuple[str | None, str | None]:
     """
     key = env.get("AIHUB_ADMIN_KEY") or secrets_manager(env.get("AIHUB_ADMIN_KEY_ID"), env)
     if key and len(key) < MIN_ADMIN_KEY:
-        error = (f"AIHUB_ADMIN_KEY is {len(key)} characters long; it must have {MIN_ADMIN_KEY} or more "
-                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
-        log.error("%s It is ignored: no request is accepted with it.", error)
-        return None, error
+        return None, (f"AIHUB_ADMIN_KEY is {len(key)} characters long; it must have {MIN_ADMIN_KEY} or more "
+                      "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
     return key, None
 
 
@@ -115,7 +113,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return from_env()
+    cfg = from_env()
+    if cfg.admin_key_error:
+        log.error("%s It is ignored: no request is accepted with it.", cfg.admin_key_error)
+    return cfg
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,13 @@ def test_admin_key_needs_32_characters(key, accepted):
         assert cfg.admin_key is None and "32" in cfg.admin_key_error
 
 
+def test_a_lambda_ignores_a_short_admin_key_and_says_so(local_env, caplog):
+    local_env({"AIHUB_ADMIN_KEY": "short"})
+    with caplog.at_level("ERROR", logger="aihub"):
+        assert config.settings().admin_key is None
+    assert "AIHUB_ADMIN_KEY is 5 characters long" in caplog.text
+
+
 def test_fold_headers_joins_repeats_and_names_them():
     assert fold_headers([("Accept", "a"), ("X-Api-Key", "k")]) == ({"accept": "a", "x-api-key": "k"}, frozenset())
     headers, repeated = fold_headers([("Authorization", "Bearer a"), ("accept", "x"), ("authorization", "Bearer b")])
