@@ -6,6 +6,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from chalicelib.analytics import rollup
 from chalicelib.billing import accounting
@@ -47,26 +48,42 @@ def rekey_credentials() -> int:
     secret, done = settings().secret, 0
     if not secret:
         return 0
-    sealed = [("credentials", "secret", "id", row["id"], row["secret"], row["id"])
-              for row in rows.list_credentials(store(), with_secret=True)]
-    sealed += [("providers", "sealed_headers", "name", row["name"], row["sealed_headers"],
-                sealed_headers.bound_to(row["name"])) for row in rows.list_providers(store()) if row["sealed_headers"]]
-    for table, column, key, row_id, token, bound_to in sealed:
-        if crypto.decrypt_with(crypto.check_secret(secret), token, bound_to) is not None:
+    for value in _sealed_values():
+        if crypto.decrypt_with(crypto.check_secret(secret), value.token, value.bound_to) is not None:
             continue
-        fresh = crypto.rekey(secret, previous_secret(), token, bound_to)
+        fresh = crypto.rekey(secret, previous_secret(), value.token, value.bound_to)
         if fresh is not None:  # compare-and-set: an admin's new value written meanwhile wins
-            done += store().write(_reseal(table, column, key, row_id, token, fresh))
+            done += store().write(_reseal(value, fresh))
     if done:
         pool.invalidate()
         catalog.invalidate()
     return done
 
 
-def _reseal(table: str, column: str, key: str, row_id: str, old: str, new: str) -> Callable[[sqlite3.Connection], int]:
+class _Sealed(NamedTuple):
+    """One encrypted value: where it is stored, and what it was sealed to."""
+
+    table: str
+    column: str
+    key: str  # the primary key's column
+    row_id: str
+    token: str
+    bound_to: str  # the associated data
+
+
+def _sealed_values() -> list[_Sealed]:
+    credentials = [_Sealed("credentials", "secret", "id", row["id"], row["secret"], row["id"])
+                   for row in rows.list_credentials(store(), with_secret=True)]
+    headers = [_Sealed("providers", "sealed_headers", "name", row["name"], row["sealed_headers"],
+                       sealed_headers.bound_to(row["name"]))
+               for row in rows.list_providers(store()) if row["sealed_headers"]]
+    return credentials + headers
+
+
+def _reseal(value: _Sealed, new: str) -> Callable[[sqlite3.Connection], int]:
     def tx(conn: sqlite3.Connection) -> int:
-        return conn.execute(f"UPDATE {table} SET {column} = ? WHERE {key} = ? AND {column} = ?",
-                            (new, row_id, old)).rowcount
+        return conn.execute(f"UPDATE {value.table} SET {value.column} = ? WHERE {value.key} = ? AND {value.column} = ?",
+                            (new, value.row_id, value.token)).rowcount
 
     return tx
 
