@@ -98,7 +98,7 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 def cmd_rekey(args: argparse.Namespace) -> int:
     from chalicelib.handlers.maintenance import rekey_credentials
 
-    print(f"re-sealed {rekey_credentials()} credential(s) with the current AIHUB_SECRET")
+    print(f"re-sealed {rekey_credentials()} secret(s) (credentials, provider headers) with the current AIHUB_SECRET")
     return 0
 
 
@@ -263,8 +263,8 @@ def parser() -> argparse.ArgumentParser:
         p = creds.add_parser(action, help=f"{action} a credential")
         p.add_argument("id")
         p.set_defaults(fn=cmd_credentials)
-    creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): "
-                                   "seal every credential with the new secret").set_defaults(fn=cmd_rekey)
+    creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): seal every "
+                                   "credential and provider header with the new secret").set_defaults(fn=cmd_rekey)
 
     rates = sub.add_parser("rates", help="model rates (credits per token / image)").add_subparsers(
         dest="action", required=True)
