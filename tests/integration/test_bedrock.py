@@ -359,7 +359,8 @@ class Context:
     log_group_name = log_stream_name = "x"
 
 statuses = [app.app(event("/health", {}), Context())["statusCode"],
-            app.app(event("/v1/models", {"authorization": "Bearer cold-start-admin-key-0123456789abcdef"}), Context())["statusCode"]]
+            app.app(event("/v1/models", {"authorization": "Bearer cold-start-admin-key-0123456789abcdef"}),
+                    Context())["statusCode"]]
 print(statuses, sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")))
 """
 

@@ -34,7 +34,8 @@ def test_secrets_come_from_secrets_manager(secretsmanager):
 
 def test_plain_variables_win_and_boto3_is_not_asked(secretsmanager):
     admin = "admin-token-from-the-environment-0123456789"
-    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": admin, "AIHUB_ADMIN_KEY_ID": "y"})
+    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": admin,
+                           "AIHUB_ADMIN_KEY_ID": "y"})
     assert cfg.secret == NEW and cfg.admin_key == admin
 
 
