@@ -9,7 +9,7 @@ import sys
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.config import Settings, secret_file, settings
+from chalicelib.config import Settings, from_env, secret_file, settings
 
 
 def _print_json(data: Any) -> None:
@@ -98,7 +98,7 @@ def cmd_credentials(args: argparse.Namespace) -> int:
 def cmd_rekey(args: argparse.Namespace) -> int:
     from chalicelib.handlers.maintenance import rekey_credentials
 
-    print(f"re-sealed {rekey_credentials()} credential(s) with the current AIHUB_SECRET")
+    print(f"re-sealed {rekey_credentials()} secret(s) (credentials, provider headers) with the current AIHUB_SECRET")
     return 0
 
 
@@ -136,6 +136,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
+    refused = from_env().admin_key_error  # before settings(), which would log it as ignored
+    if refused:
+        print(f"aihub: {refused}", file=sys.stderr)
+        return 2
     cfg = _ensure_secret()
     db = store()  # creates and migrates the database
     if not cfg.admin_key and not keys.has_admin_key(db):
@@ -259,8 +263,8 @@ def parser() -> argparse.ArgumentParser:
         p = creds.add_parser(action, help=f"{action} a credential")
         p.add_argument("id")
         p.set_defaults(fn=cmd_credentials)
-    creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): "
-                                   "seal every credential with the new secret").set_defaults(fn=cmd_rekey)
+    creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): seal every "
+                                   "credential and provider header with the new secret").set_defaults(fn=cmd_rekey)
 
     rates = sub.add_parser("rates", help="model rates (credits per token / image)").add_subparsers(
         dest="action", required=True)

@@ -5,18 +5,24 @@ build a `Settings` of its own and the rest of the code never touches `os.environ
 """
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 EFS_MOUNT = "/mnt/"
+# A bearer token that grants everything must not be guessable: as long as AIHUB_SECRET.
+MIN_ADMIN_KEY = 32
+
+log = logging.getLogger("aihub")
 
 
 @dataclass(frozen=True)
 class Settings:
     db_path: str = "./data/aihub.db"
     admin_key: str | None = None
+    admin_key_error: str | None = None  # why AIHUB_ADMIN_KEY was refused (admin_key is then None)
     secret: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -81,12 +87,27 @@ def secrets_manager(secret_id: str | None, env: dict[str, str], stage: str = "AW
     return value.strip() or None
 
 
+def _admin_key(env: dict[str, str]) -> tuple[str | None, str | None]:
+    """The admin token and None, or None and why it was refused.
+
+    A short token is never accepted, not even with a warning: `aihub serve` refuses to start
+    with it, and a Lambda (which has no start to refuse) logs the error and serves without it.
+    """
+    key = env.get("AIHUB_ADMIN_KEY") or secrets_manager(env.get("AIHUB_ADMIN_KEY_ID"), env)
+    if key and len(key) < MIN_ADMIN_KEY:
+        return None, (f"AIHUB_ADMIN_KEY is {len(key)} characters long; it must have {MIN_ADMIN_KEY} or more "
+                      "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`).")
+    return key, None
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
+    admin_key, admin_key_error = _admin_key(env)
     return Settings(
         db_path=db_path,
-        admin_key=env.get("AIHUB_ADMIN_KEY") or secrets_manager(env.get("AIHUB_ADMIN_KEY_ID"), env),
+        admin_key=admin_key,
+        admin_key_error=admin_key_error,
         secret=env.get("AIHUB_SECRET") or secrets_manager(env.get("AIHUB_SECRET_ID"), env) or _local_secret(db_path),
         host=env.get("AIHUB_HOST") or "127.0.0.1",
         port=int(env.get("AIHUB_PORT") or 8000),
@@ -105,7 +126,10 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
 
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return from_env()
+    cfg = from_env()
+    if cfg.admin_key_error:
+        log.error("%s It is ignored: no request is accepted with it.", cfg.admin_key_error)
+    return cfg
 
 
 @lru_cache(maxsize=1)

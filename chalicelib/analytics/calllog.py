@@ -87,11 +87,36 @@ _CSV_SQL = {
     "credits": f"rtrim(rtrim(printf('%d.%0{_DIGITS}d', credits / {MINOR_PER_CREDIT}, credits % {MINOR_PER_CREDIT}),"
                " '0'), '.')",
 }
+# Columns stored as text, some of them chosen by clients (a model name, a provider's error).
+_TEXT_COLUMNS = ("request_id", "account_id", "key_id", "type", "provider", "model", "requested_model", "status",
+                 "error_code", "error")
+# A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends
+# data away, =cmd|... ran programs); tab, CR and LF lead other parsers to the same. OWASP's
+# remedy: a leading ' makes the cell text. The full-width forms are read as formulas too.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def _sql_char(value: str) -> str:
+    """One character as an SQLite expression (char() also spells control characters)."""
+    return f"char({ord(value)})"
+
+
+def _defused(column: str) -> str:
+    starts = ", ".join(_sql_char(c) for c in FORMULA_STARTS)
+    return f"CASE WHEN substr({column}, 1, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
+
+
+_CSV_SQL.update({c: _defused(c) for c in _TEXT_COLUMNS})
 _CSV_SELECT = ", ".join([_CSV_SQL.get(c, c) for c in CSV_COLUMNS] + ["id"])  # id last: the cursor, not a column
 
 
+# RFC 4180's CRLF: the csv writer quotes a field holding any character of the line ending, so
+# a CR inside a provider's error message stays inside its cell.
+_EOL = "\r\n"
+
+
 def csv_header() -> bytes:
-    return (",".join(CSV_COLUMNS) + "\n").encode()
+    return (",".join(CSV_COLUMNS) + _EOL).encode()
 
 
 def export(store: Store, query: CallQuery, limit: int,
@@ -103,5 +128,5 @@ def export(store: Store, query: CallQuery, limit: int,
     more = len(rows) > limit
     rows = rows[:limit]
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(row[:-1] for row in rows)
+    csv.writer(out, lineterminator=_EOL).writerows(row[:-1] for row in rows)
     return out.getvalue().encode(), len(rows), (rows[-1][1], rows[-1][-1]) if more else None

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.errors import ApiError
-from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, not_routed
-from chalicelib.gateway.http import ApiRequest, ApiResponse
+from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, finish, not_routed, without_body
+from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 
 MAX_BODY = 32 * 1024 * 1024
 # The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
@@ -63,23 +63,28 @@ class AsgiApp:
         if scope["type"] != "http":
             return
         method, path = scope["method"], scope["path"]
+        headers, repeated = fold_headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]])
         req = ApiRequest(
             method=method,
             path=path,
-            headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+            headers=headers,
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
+            repeated=repeated,
         )
         endpoint, params, allowed = self.match(method, path)
         if endpoint is None:
-            await self._send(send, receive, not_routed(req, allowed))
-            return
+            response = not_routed(req, allowed)
+        else:
+            response = await self._respond(endpoint, req, params, receive)
+        if method == "HEAD":
+            response = await without_body(response)
+        await self._send(send, receive, response)
+
+    async def _respond(self, endpoint: Endpoint, req: ApiRequest, params: dict[str, str], receive: Any) -> ApiResponse:
         try:
             req.body = await self._read_body(receive)
         except ApiError as error:
-            response = error_response(error)
-            response.headers["x-request-id"] = req.request_id
-            await self._send(send, receive, response)
-            return
+            return finish(req, error_response(error))
         req.params = params
         response = await dispatch(endpoint, req)
         if (isinstance(response.body, bytes) and len(response.body) >= MIN_COMPRESS
@@ -87,7 +92,7 @@ class AsgiApp:
                 and "gzip" in req.headers.get("accept-encoding", "")):
             response.body = _gzip(response.body)
             response.headers.update({"content-encoding": "gzip", "vary": "accept-encoding"})
-        await self._send(send, receive, response)
+        return response
 
     @staticmethod
     async def _read_body(receive: Any) -> bytes:
@@ -108,7 +113,8 @@ class AsgiApp:
 
     async def _send(self, send: Any, receive: Any, response: ApiResponse) -> None:
         if isinstance(response.body, bytes):
-            response.headers["content-length"] = str(len(response.body))
+            # A HEAD answer keeps the length of the body it leaves out.
+            response.headers.setdefault("content-length", str(len(response.body)))
             await send({"type": "http.response.start", "status": response.status, "headers": _headers(response)})
             await send({"type": "http.response.body", "body": response.body})
             return

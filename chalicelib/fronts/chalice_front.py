@@ -2,21 +2,39 @@
 
 Chalice views are synchronous and API Gateway buffers every response, so each view runs the
 async handler on this thread's event loop (kept for the life of a warm container, with its
-pooled HTTP client) and a stream is collected into one valid SSE body.
+pooled HTTP client) and a stream is collected into one valid SSE body. Every GET route answers
+HEAD too (the ASGI front finds both in the same table).
 """
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from chalicelib.gateway.dispatch import Endpoint, dispatch
+from chalicelib.gateway.dispatch import Endpoint, dispatch, secure, without_body
+from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
-from chalicelib.gateway.http import ApiRequest, ApiResponse
 
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)
+    if req.method == "HEAD":
+        return await without_body(response)
     if response.streaming:
         response.body = b"".join([chunk async for chunk in response.body])  # type: ignore[union-attr]
+    return response
+
+
+def _header_pairs(current: Any) -> list[tuple[str, str]]:
+    """Every header field as sent: API Gateway keeps repeats only in multiValueHeaders
+    (its `headers` holds the last value of each)."""
+    multi = current.to_original_event().get("multiValueHeaders")
+    if multi:
+        return [(name, value) for name, values in multi.items() for value in values or ()]
+    return list(current.headers.items())
+
+
+def _secured(event: Any, get_response: Any) -> Any:
+    response = get_response(event)
+    secure(response.headers)
     return response
 
 
@@ -32,13 +50,15 @@ class ChaliceView:
         from chalice import Response
 
         current = self.app.current_request
+        headers, repeated = fold_headers(_header_pairs(current))
         req = ApiRequest(
             method=current.method,
             path=current.context.get("path") or self.endpoint.path,
-            headers={k.lower(): v for k, v in current.headers.items()},
+            headers=headers,
             body=current.raw_body or b"",
             query=dict(current.query_params or {}),
             params=params,
+            repeated=repeated,
         )
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
         assert isinstance(response.body, bytes)
@@ -51,11 +71,14 @@ class Routes:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        # Chalice answers some requests itself (405, 415) without reaching a view.
+        app.register_middleware(_secured, "http")
 
     def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key",
                  dialect: str = "openai_chat") -> None:
         endpoint = Endpoint(method, path, handler_ref, auth, dialect)
-        self.app.route(path, methods=[method], name=endpoint.name)(ChaliceView(self.app, endpoint))
+        methods = [method, "HEAD"] if method == "GET" else [method]
+        self.app.route(path, methods=methods, name=endpoint.name)(ChaliceView(self.app, endpoint))
 
     def every(self, *, minutes: int, handler_ref: str) -> None:
         """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""

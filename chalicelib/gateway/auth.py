@@ -1,8 +1,13 @@
-"""Who is calling: bearer (or x-api-key) -> Principal, from a short in-process cache or the DB."""
+"""Who is calling: bearer (or x-api-key) -> Principal, from an in-process cache or the DB.
+
+Keys stay cached until any key changes anywhere: every change (revoke, limits, expiry) bumps a
+counter in the same transaction (store.keys.version), and each request reads that counter, one
+primary-key SELECT of a few microseconds. So a key revoked through one process (or the CLI) is
+refused by every other process at its next request.
+"""
 from __future__ import annotations
 
 import hmac
-import time
 from dataclasses import dataclass
 
 from chalicelib.config import settings
@@ -11,8 +16,10 @@ from chalicelib.gateway.http import ApiRequest
 from chalicelib.store import keys
 from chalicelib.store.shared import store
 
-CACHE_SECONDS = 10.0
-_cache: dict[str, tuple[float, keys.KeyRecord]] = {}
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key"})
+
+_cache: dict[str, keys.KeyRecord] = {}
+_cached_version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,29 +34,35 @@ ENV_ADMIN = Principal(key_id=None, account_id=None, role="admin")
 
 
 def presented_key(req: ApiRequest) -> str | None:
+    """The one key the request carries. Two keys are refused, not resolved: whichever of them
+    a proxy or a front would keep, the caller would be someone the client did not choose."""
+    if req.repeated & CREDENTIAL_HEADERS:
+        names = ", ".join(sorted(req.repeated & CREDENTIAL_HEADERS))
+        raise ApiError(400, f"The request repeats the {names} header; send one API key.", code="ambiguous_api_key")
     auth = req.headers.get("authorization", "")
-    if auth[:7].lower() == "bearer ":
-        return auth[7:].strip() or None
-    return req.headers.get("x-api-key") or None
+    bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+    api_key = req.headers.get("x-api-key") or None
+    if bearer and api_key and bearer != api_key:
+        raise ApiError(400, "The Authorization and x-api-key headers carry different keys; send one API key.",
+                       code="ambiguous_api_key")
+    return bearer or api_key or None
 
 
 def _lookup(raw: str) -> keys.KeyRecord | None:
+    global _cached_version
+    # The counter first: a change committed after this read is caught by the next request,
+    # never hidden under the counter value read here.
+    version = keys.version(store())
+    if version != _cached_version:
+        _cache.clear()
+        _cached_version = version
     digest = keys.hash_key(raw)
-    hit = _cache.get(digest)
-    now = time.monotonic()
-    if hit and hit[0] > now:
-        return hit[1]
-    record = keys.find_by_hash(store(), digest)
-    if record is not None:
-        _cache[digest] = (now + CACHE_SECONDS, record)
+    record = _cache.get(digest)
+    if record is None:
+        record = keys.find_by_hash(store(), digest)
+        if record is not None:
+            _cache[digest] = record
     return record
-
-
-def forget(key_id: str) -> None:
-    """Drop a key from the cache (after revoking it) so this process refuses it at once."""
-    for digest, (_, record) in list(_cache.items()):
-        if record.id == key_id:
-            _cache.pop(digest, None)
 
 
 def authenticate(req: ApiRequest, *, admin: bool = False) -> Principal:

@@ -26,6 +26,7 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
 def spec_from_row(row: dict[str, Any]) -> ProviderSpec:
     config = row.get("config") or {}
     overrides: dict[str, Any] = {
+        "config": config,
         "enabled": bool(row["enabled"]),
         "display_name": row.get("display_name"),
         "connect_timeout": config.get("connect_timeout"),
@@ -40,8 +41,10 @@ def spec_from_row(row: dict[str, Any]) -> ProviderSpec:
         overrides["models"] = tuple(config["models"])
     if config.get("model_map"):
         overrides["model_map"] = _pairs(config["model_map"])
-    if config.get("headers"):
-        overrides["extra_headers"] = _pairs(config["headers"])
+    if row.get("sealed_headers"):
+        # Kept sealed here; opened only to build an upstream request (providers.http). The
+        # config beside it holds them masked.
+        overrides["sealed_headers"] = row["sealed_headers"]
     if "responses_api" in config:  # an operator's OpenAI-compatible endpoint that serves /responses
         overrides["responses_api"] = bool(config["responses_api"])
     builtin = registry.BUILTIN.get(row["name"])

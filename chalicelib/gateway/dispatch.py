@@ -1,7 +1,8 @@
 """The one way a request reaches a handler, whichever front it came through.
 
 Authenticates as the route demands, turns every error into OpenAI's JSON shape (a bug becomes
-a logged 500 with no trace in the body), and stamps `x-request-id` on every response.
+a logged 500 with no trace in the body), and stamps `x-request-id` and the security headers on
+every response, 404 and 405 included.
 """
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ Handler = Callable[[ApiRequest, object], Awaitable[ApiResponse]]
 AUTH_MODES = ("none", "key", "admin")
 # Handler modules whose work is SQLite reads and writes at length: run off the server's loop.
 OFFLOADED = frozenset({"admin", "billing", "providers", "usage"})
+
+# API answers are data, never a page: nothing may run, load or frame them, browsers must not
+# guess another type, and no URL leaks through Referer. A response that sets its own policy
+# (the web UI's page) keeps it.
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,18 @@ def error_response(error: ApiError, dialect: str = "openai_chat") -> ApiResponse
     return json_response(surface.error_body(error), error.status, error.headers)
 
 
+def secure(headers: dict[str, str]) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+
+
+def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
+    """What every response leaving the gateway carries, whichever front and path it took."""
+    secure(response.headers)
+    response.headers["x-request-id"] = req.request_id
+    return response
+
+
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     try:
         who = None
@@ -74,8 +97,7 @@ async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     except Exception:
         log.exception("unhandled error in %s %s (request %s)", req.method, req.path, req.request_id)
         response = error_response(internal_error(), endpoint.dialect)
-    response.headers["x-request-id"] = req.request_id
-    return response
+    return finish(req, response)
 
 
 def not_routed(req: ApiRequest, allowed: list[str] | None) -> ApiResponse:
@@ -84,6 +106,15 @@ def not_routed(req: ApiRequest, allowed: list[str] | None) -> ApiResponse:
                          code="method_not_allowed", headers={"allow": ", ".join(sorted(allowed))})
     else:
         error = ApiError(404, f"No route {req.method} {req.path}.", code="route_not_found")
-    response = error_response(error)
-    response.headers["x-request-id"] = req.request_id
+    return finish(req, error_response(error))
+
+
+async def without_body(response: ApiResponse) -> ApiResponse:
+    """The answer to HEAD: the GET's status and headers, no body (a stream is closed unread,
+    so a HEAD of the CSV export costs no query)."""
+    if isinstance(response.body, bytes):
+        response.headers["content-length"] = str(len(response.body))
+    else:
+        await response.body.aclose()
+    response.body = b""
     return response

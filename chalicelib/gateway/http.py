@@ -7,7 +7,7 @@ framework, so no handler knows which one it runs under.
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +30,27 @@ class ApiRequest:
     query: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)  # path parameters
     request_id: str = field(default_factory=new_request_id)
+    repeated: frozenset[str] = frozenset()  # header names the client sent more than once
+
+
+def fold_headers(pairs: Collection[tuple[str, str]]) -> tuple[dict[str, str], frozenset[str]]:
+    """Header fields as a dict of lower-cased names, and the names that came more than once.
+
+    A repeated field's values are joined with ", " as HTTP does (RFC 9110, 5.3), so no value
+    silently replaces another; the caller decides whether a repetition is acceptable.
+    """
+    headers = {name.lower(): value for name, value in pairs}
+    if len(headers) == len(pairs):  # the usual case: nothing repeated, one pass
+        return headers, frozenset()
+    headers, repeated = {}, set()
+    for name, value in pairs:
+        name = name.lower()
+        if name in headers:
+            repeated.add(name)
+            headers[name] += ", " + value
+        else:
+            headers[name] = value
+    return headers, frozenset(repeated)
 
 
 @dataclass(slots=True)

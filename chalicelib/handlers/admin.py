@@ -7,7 +7,6 @@ from chalicelib.api.admin import KeyCreate
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing.units import from_minor, to_minor
 from chalicelib.errors import bad_request, not_found
-from chalicelib.gateway import auth
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
 from chalicelib.store import calls, keys
@@ -63,7 +62,6 @@ async def revoke_key(req: ApiRequest, who: Principal) -> ApiResponse:
     record = keys.revoke_key(store(), req.params["id"])
     if record is None:
         raise not_found(f"No key with id {req.params['id']}.", code="key_not_found")
-    auth.forget(record.id)
     return json_response(key_view(record))
 
 

@@ -10,7 +10,6 @@ from chalicelib.api.validation import json_body, validate
 from chalicelib.billing import catalogue, rates
 from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor, to_minor
 from chalicelib.errors import bad_request, not_found
-from chalicelib.gateway import auth
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
 from chalicelib.handlers.admin import int_param, key_view
@@ -184,5 +183,4 @@ async def update_key(req: ApiRequest, who: Principal) -> ApiResponse:
     record = keys.update_key(store(), req.params["id"], fields)
     if record is None:
         raise not_found(f"No key with id {req.params['id']}.", code="key_not_found")
-    auth.forget(record.id)
     return json_response(key_view(record))

@@ -6,11 +6,13 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from chalicelib.analytics import rollup
 from chalicelib.billing import accounting
 from chalicelib.config import previous_secret, settings
-from chalicelib.credentials import crypto, pool, recheck
+from chalicelib.credentials import crypto, pool, recheck, sealed_headers
+from chalicelib.gateway import catalog
 from chalicelib.store import ledger
 from chalicelib.store import responses as stored_responses
 from chalicelib.store import providers as rows
@@ -41,26 +43,48 @@ async def run() -> None:
 
 
 def rekey_credentials() -> int:
-    """After a rotation of the master secret, seal every credential with the new one; returns
-    how many. Free when nothing is left to do: the old secret is asked for only if a row needs it."""
+    """After a rotation of the master secret, seal every credential (and every provider's sealed
+    headers) with the new one; returns how many. Free when nothing is left to do: the old
+    secret is asked for only if a row needs it."""
     secret, done = settings().secret, 0
     if not secret:
         return 0
-    for row in rows.list_credentials(store(), with_secret=True):
-        if crypto.decrypt_with(crypto.check_secret(secret), row["secret"], row["id"]) is not None:
+    for value in _sealed_values():
+        if crypto.decrypt_with(crypto.check_secret(secret), value.token, value.bound_to) is not None:
             continue
-        sealed = crypto.rekey(secret, previous_secret(), row["secret"], row["id"])
-        if sealed is not None:  # compare-and-set: an admin's new value written meanwhile wins
-            done += store().write(_reseal(row["id"], row["secret"], sealed))
+        fresh = crypto.rekey(secret, previous_secret(), value.token, value.bound_to)
+        if fresh is not None:  # compare-and-set: an admin's new value written meanwhile wins
+            done += store().write(_reseal(value, fresh))
     if done:
         pool.invalidate()
+        catalog.invalidate()
     return done
 
 
-def _reseal(credential_id: str, old: str, new: str) -> Callable[[sqlite3.Connection], int]:
+class _Sealed(NamedTuple):
+    """One encrypted value: where it is stored, and what it was sealed to."""
+
+    table: str
+    column: str
+    key: str  # the primary key's column
+    row_id: str
+    token: str
+    bound_to: str  # the associated data
+
+
+def _sealed_values() -> list[_Sealed]:
+    credentials = [_Sealed("credentials", "secret", "id", row["id"], row["secret"], row["id"])
+                   for row in rows.list_credentials(store(), with_secret=True)]
+    headers = [_Sealed("providers", "sealed_headers", "name", row["name"], row["sealed_headers"],
+                       sealed_headers.bound_to(row["name"]))
+               for row in rows.list_providers(store()) if row["sealed_headers"]]
+    return credentials + headers
+
+
+def _reseal(value: _Sealed, new: str) -> Callable[[sqlite3.Connection], int]:
     def tx(conn: sqlite3.Connection) -> int:
-        return conn.execute("UPDATE credentials SET secret = ? WHERE id = ? AND secret = ?",
-                            (new, credential_id, old)).rowcount
+        return conn.execute(f"UPDATE {value.table} SET {value.column} = ? WHERE {value.key} = ? AND {value.column} = ?",
+                            (new, value.row_id, value.token)).rowcount
 
     return tx
 

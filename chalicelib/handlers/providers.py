@@ -7,7 +7,7 @@ from typing import Any
 from chalicelib.api.admin import CredentialCreate, CredentialUpdate, ProviderCreate, ProviderUpdate
 from chalicelib.api.validation import json_body, validate
 from chalicelib.config import settings
-from chalicelib.credentials import crypto, health, pool, recheck
+from chalicelib.credentials import crypto, health, pool, recheck, sealed_headers
 from chalicelib.errors import ApiError, bad_request, not_found
 from chalicelib.gateway import catalog
 from chalicelib.gateway.auth import Principal
@@ -38,6 +38,7 @@ def provider_view(spec: ProviderSpec) -> dict[str, Any]:
         "connect_timeout": spec.connect_timeout,
         "read_timeout": spec.read_timeout,
         "models": list(spec.models),
+        "headers": spec.config.get("headers") or {},  # masked: the values are sealed
         "credentials": {"total": len(creds), "active": pool.active_count(spec),
                         "source": "database" if creds else ("environment" if pool.active_count(spec) else None)},
     }
@@ -55,6 +56,19 @@ def _check_kind(kind: str | None) -> None:
         raise bad_request(f"Unknown provider kind '{kind}'; one of {', '.join(registry.kinds())}.", param="kind")
 
 
+def _sealing_headers(name: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The row's fields with config.headers sealed (they often carry keys) and masked in config.
+    A config without headers clears them: a config is replaced whole."""
+    if "config" not in fields:
+        return fields
+    config = dict(fields["config"] or {})
+    headers = config.pop("headers", None)
+    token = None
+    if headers:
+        token, config["headers"] = sealed_headers.seal(name, headers)
+    return {**fields, "config": config, "sealed_headers": token}
+
+
 async def list_providers(req: ApiRequest, who: Principal) -> ApiResponse:
     specs = catalog.providers(include_disabled=True).values()
     return json_response({"object": "list", "data": [provider_view(s) for s in specs]})
@@ -70,7 +84,8 @@ async def create_provider(req: ApiRequest, who: Principal) -> ApiResponse:
     if body.name in catalog.providers(include_disabled=True):
         raise ApiError(409, f"Provider {body.name} exists; change it with PATCH /admin/providers/{body.name}.",
                        code="provider_exists")
-    rows.upsert_provider(store(), body.name, body.model_dump(exclude={"name"}, exclude_none=True))
+    rows.upsert_provider(store(), body.name,
+                         _sealing_headers(body.name, body.model_dump(exclude={"name"}, exclude_none=True)))
     _changed()
     return json_response(provider_view(_spec(body.name)), status=201)
 
@@ -86,7 +101,7 @@ async def update_provider(req: ApiRequest, who: Principal) -> ApiResponse:
         fields["config"] = {k: v for k, v in fields["config"].items() if v is not None}
     if spec.builtin:
         fields.setdefault("kind", spec.kind)
-    rows.upsert_provider(store(), spec.name, fields)
+    rows.upsert_provider(store(), spec.name, _sealing_headers(spec.name, fields))
     _changed()
     return json_response(provider_view(_spec(spec.name)))
 

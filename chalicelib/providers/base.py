@@ -47,7 +47,8 @@ class ProviderSpec:
     key_required: bool = True
     auth_header: str = "authorization"
     auth_scheme: str = "Bearer "
-    extra_headers: tuple[tuple[str, str], ...] = ()
+    extra_headers: tuple[tuple[str, str], ...] = ()  # the adapter's own (anthropic-version...)
+    sealed_headers: str | None = None  # the operator's, encrypted (chalicelib.credentials.sealed_headers)
     region: str | None = None
     # For credentials of several fields (AWS): (field, env var) pairs; the first is required.
     secret_env: tuple[tuple[str, str], ...] = ()

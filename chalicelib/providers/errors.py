@@ -3,7 +3,7 @@
 Client-fault statuses (400, 404, 409, 413, 422) and 429 pass through with the provider's own
 message. A 401/403/402 from a provider is about the gateway's credential, not the client's
 key, so the client gets a 502 that says so. Provider 5xx become 502 (503 when overloaded),
-timeouts 504. Every message is scrubbed of the credential's secret.
+timeouts 504. Every message is scrubbed of the credential's secret, in every form of it.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 import orjson
 
 from chalicelib.errors import bad_request
+from chalicelib.credentials.redact import redact
 from chalicelib.providers.base import Credential, UpstreamError
 
 P = ParamSpec("P")
@@ -25,12 +26,10 @@ OVERLOADED = {503, 529}
 
 
 def scrub(text: str, credential: Credential | None) -> str:
+    """`text` without the credential's secret in any form (chalicelib.credentials.redact)."""
     secret = credential.secret if credential else None
     values = secret.values() if isinstance(secret, dict) else [secret]
-    for value in values:
-        if value and len(value) >= 8 and value in text:
-            text = text.replace(value, value[:4] + "..." + value[-4:])
-    return text
+    return redact(text, [v for v in values if isinstance(v, str)])
 
 
 def error_fields(body: bytes) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import httpx
 import orjson
 
 from chalicelib.config import settings
+from chalicelib.credentials import sealed_headers
 from chalicelib.providers import errors, registry, sse
 from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
 from chalicelib.providers.http_client import client, timeout as client_timeout
@@ -27,6 +28,8 @@ ErrorMapper = Callable[[str, int, bytes, Credential, dict[str, str]], UpstreamEr
 def headers(target: Target) -> dict[str, str]:
     spec = target.provider
     out = {"content-type": "application/json", **dict(spec.extra_headers)}
+    if spec.sealed_headers:
+        out.update(sealed_headers.open_sealed(spec.name, spec.sealed_headers))
     secret = target.credential.secret
     if isinstance(secret, str) and secret:
         out[spec.auth_header] = spec.auth_scheme + secret

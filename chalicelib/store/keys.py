@@ -104,6 +104,17 @@ def create_key(
     return store.write(tx), raw
 
 
+def version(store: Store) -> int:
+    """The change counter of api_keys: any process that read another value has stale keys."""
+    return store.query_one("SELECT value FROM versions WHERE name = 'api_keys'")[0]
+
+
+def _changed(conn: sqlite3.Connection) -> None:
+    """Called in the transaction that changes a key, so no process sees the change before the
+    counter or the counter before the change."""
+    conn.execute("UPDATE versions SET value = value + 1 WHERE name = 'api_keys'")
+
+
 def get_key(conn: sqlite3.Connection, key_id: str) -> KeyRecord | None:
     row = conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
     return KeyRecord.from_row(row) if row else None
@@ -125,6 +136,7 @@ def list_keys(store: Store, account_id: str | None = None) -> list[KeyRecord]:
 def revoke_key(store: Store, key_id: str) -> KeyRecord | None:
     def tx(conn: sqlite3.Connection) -> KeyRecord | None:
         conn.execute("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now_ms(), key_id))
+        _changed(conn)
         return get_key(conn, key_id)
 
     return store.write(tx)
@@ -140,6 +152,7 @@ def update_key(store: Store, key_id: str, fields: dict[str, object]) -> KeyRecor
         if values:
             sets = ", ".join(f"{k} = ?" for k in values)
             conn.execute(f"UPDATE api_keys SET {sets} WHERE id = ?", (*values.values(), key_id))
+            _changed(conn)
         return get_key(conn, key_id)
 
     return store.write(tx)

@@ -276,8 +276,33 @@ def _v6_stored_responses(db) -> None:
     db["stored_responses"].create_index(["expires_at"])
 
 
+def _v7_change_counters(db) -> None:
+    # One counter per table whose rows processes cache (keys: chalicelib.gateway.auth), bumped
+    # in the transaction of each change; reading it is one primary-key lookup per request.
+    db.execute("CREATE TABLE IF NOT EXISTS versions (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID")
+    db.execute("INSERT OR IGNORE INTO versions (name, value) VALUES ('api_keys', 0)")
+
+
+def _v8_sealed_provider_headers(db) -> None:
+    # A provider's config.headers (often keys) move out of the plaintext config into a column
+    # sealed like credentials; config keeps their masked form. Sealing needs AIHUB_SECRET: a
+    # database that has such headers does not start without it.
+    import orjson
+
+    from chalicelib.credentials import sealed_headers
+
+    if "sealed_headers" not in db["providers"].columns_dict:
+        db["providers"].add_column("sealed_headers", str)
+    for name, raw in db.execute("SELECT name, config FROM providers WHERE sealed_headers IS NULL").fetchall():
+        config = orjson.loads(raw) if raw else None
+        if isinstance(config, dict) and config.get("headers"):
+            token, config["headers"] = sealed_headers.seal(name, config["headers"])
+            db.execute("UPDATE providers SET config = ?, sealed_headers = ? WHERE name = ?",
+                       (orjson.dumps(config).decode(), token, name))
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
-                              _v6_stored_responses]
+                              _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers]
 
 
 def migrate(store: Store) -> int:

@@ -12,7 +12,9 @@ import orjson
 
 from chalicelib.store.db import Store
 
-PROVIDER_FIELDS = ("display_name", "kind", "base_url", "region", "enabled", "config")
+# config.headers holds masked values only: the real ones are in sealed_headers, encrypted
+# (chalicelib.credentials.sealed_headers).
+PROVIDER_FIELDS = ("display_name", "kind", "base_url", "region", "enabled", "config", "sealed_headers")
 CREDENTIAL_PUBLIC = ("id", "provider", "name", "type", "masked", "weight", "active", "error", "fail_count",
                      "disabled_until", "cooldown_until", "last_used_at", "usage_count", "last_checked_at",
                      "created_at", "updated_at")

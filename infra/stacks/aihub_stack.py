@@ -150,6 +150,7 @@ class AihubStack(cdk.Stack):
 
         if api_timeout_seconds:
             self._raise_integration_timeout(sam, api_timeout_seconds)
+        self._secure_gateway_responses()
 
         # The streaming function: same code, same env, served by uvicorn behind the web adapter.
         bundle = stream_bundle(package_dir / "deployment.zip", package_dir / "stream.zip")
@@ -188,6 +189,17 @@ class AihubStack(cdk.Stack):
         cdk.CfnOutput(self, "MasterSecretName", value=secret_name)
         cdk.CfnOutput(self, "AdminKeySecretName", value=admin_name)
         cdk.CfnOutput(self, "FileSystemId", value=file_system.file_system_id)
+
+    def _secure_gateway_responses(self) -> None:
+        """API Gateway answers some requests without the app (an unknown path, throttling, a
+        failed integration): they get the app's security headers too. Not the CSP: a static
+        header value is written in single quotes, so one holding quotes ('none') cannot be
+        given; those answers are small JSON errors, which nosniff keeps from being rendered."""
+        from chalicelib.gateway.dispatch import SECURITY_HEADERS
+
+        headers = {name: f"'{value}'" for name, value in SECURITY_HEADERS.items() if "'" not in value}
+        self.chalice.get_resource("RestAPI").add_property_override("GatewayResponses", {
+            kind: {"ResponseParameters": {"Headers": headers}} for kind in ("DEFAULT_4XX", "DEFAULT_5XX")})
 
     def _raise_integration_timeout(self, sam: dict, seconds: int) -> None:
         """API Gateway waits 29 s for the function by default. Regional REST APIs may wait longer

@@ -201,7 +201,8 @@ def _timed_child(code: str, env: dict[str, str], wait_for_line: bool) -> tuple[f
 
 
 def cold_start(tmp: Path, plan: Plan) -> list[Row]:
-    env = {**bench_env(), "AIHUB_DB": str(tmp / "cold.db"), "AIHUB_ADMIN_KEY": "bench-admin-key",
+    env = {**bench_env(), "AIHUB_DB": str(tmp / "cold.db"),
+           "AIHUB_ADMIN_KEY": "bench-admin-key-0123456789abcdef-0123",
            "OPENAI_API_KEY": "sk-bench"}
     _timed_child(COLD_START_CHILD, env, True)  # first run writes .pyc files; not a cold start
     app_ms, bare_ms, report = [], [], {}

@@ -223,3 +223,11 @@ def test_the_same_facts_through_cdk_assertions(prod):
             Match.object_like({"Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]}),
         ]), "Version": "2012-10-17"}}],
     })
+
+
+def test_api_gateway_own_answers_carry_the_security_headers(prod):
+    responses = prod.json["Resources"]["RestAPI"]["Properties"]["GatewayResponses"]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = responses[kind]["ResponseParameters"]["Headers"]
+        assert headers["x-content-type-options"] == "'nosniff'" and headers["x-frame-options"] == "'DENY'"
+        assert headers["referrer-policy"] == "'no-referrer'"

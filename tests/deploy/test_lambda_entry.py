@@ -51,8 +51,13 @@ def _concrete(path: str) -> str:
             .replace("{name}", "no-such-provider").replace("{id}", "no-such-id"))
 
 
-def _check_shape(response: Any, where: str) -> None:
+def _check_shape(response: Any, where: str, method: str) -> None:
     assert response.headers.get("x-request-id"), where
+    assert response.headers.get("x-content-type-options") == "nosniff", where
+    assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", ""), where
+    if method == "HEAD":  # the GET's status and headers, no body
+        assert response.body == b"", where
+        return
     assert "Traceback" not in response.body.decode(errors="replace"), where
     if response.status_code >= 400:
         error = response.json_body["error"]
@@ -65,13 +70,13 @@ def test_every_route_answers_through_the_lambda_handler(prod_client, method, pat
     url = _concrete(path)
     body = b"{}" if method in ("POST", "PATCH", "PUT") else b""
     anonymous = client.http.request(method, url, headers={"content-type": "application/json"}, body=body)
-    _check_shape(anonymous, f"{method} {path} without a key")
+    _check_shape(anonymous, f"{method} {path} without a key", method)
     if path in PUBLIC:
         assert anonymous.status_code in (200, 404), anonymous.body  # 404: the asset named here does not exist
     else:
         assert anonymous.status_code == 401, anonymous.body
     admin = client.http.request(method, url, headers=ADMIN, body=body)
-    _check_shape(admin, f"{method} {path} as admin")
+    _check_shape(admin, f"{method} {path} as admin", method)
     assert admin.status_code < 500, (method, path, admin.status_code, admin.body[:300])
 
 

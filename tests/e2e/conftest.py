@@ -23,7 +23,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-s
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 UI_INDEX = ROOT / "chalicelib" / "ui" / "index.html"
 SHOTS = Path(__file__).parent / "screenshots"
-PAGE_ERRORS: list[str] = []  # uncaught script errors of the pages under test
+PAGE_ERRORS: list[str] = []  # uncaught script errors and CSP violations of the pages under test
 
 
 def _missing() -> str | None:
@@ -96,5 +96,9 @@ def context(browser: Any, gateway: Gateway) -> Iterator[Any]:
 def page(context: Any) -> Iterator[Any]:
     tab = context.new_page()
     tab.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    # What the Content-Security-Policy blocked (an inline script, an eval, a foreign source)
+    # is reported on the console only.
+    tab.on("console", lambda message: PAGE_ERRORS.append(message.text)
+           if "Content Security Policy" in message.text else None)
     yield tab
     tab.close()

@@ -45,6 +45,15 @@ def sign_in(page: Any, gateway: Gateway, key: str) -> None:
     signed_in.wait_for()
 
 
+def until(page: Any, expression: str, timeout_s: float = 30) -> None:
+    """page.wait_for_function, which the UI's CSP breaks (it polls with eval()); page.evaluate
+    goes through the DevTools protocol, which the CSP does not govern."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"still false after {timeout_s} s: {expression}"
+        page.wait_for_timeout(20)
+
+
 def nav(page: Any) -> Any:
     return page.get_by_role("navigation", name="Main")
 
@@ -256,7 +265,7 @@ def test_playground_streams_tokens_as_they_arrive(page, gateway, shots, capsys):
     }""")
     page.get_by_role("button", name="Send").click()
     page.get_by_role("button", name="Stop").wait_for()
-    page.wait_for_function("(document.querySelector('[data-testid=answer]') || {}).textContent?.length > 40")
+    until(page, "(document.querySelector('[data-testid=answer]') || {}).textContent?.length > 40")
     shot(page, shots, "09-playground-streaming", full=False)
     samples = sample_answer(page)
     lengths = [len(text) for _, text in samples]
@@ -275,7 +284,7 @@ def test_playground_streams_tokens_as_they_arrive(page, gateway, shots, capsys):
 
     meta = page.get_by_test_id("answer-meta").last
     meta.get_by_text("credits", exact=False).wait_for()
-    page.wait_for_function("!document.querySelector('[data-testid=answer-meta]').textContent.includes('credits…')")
+    until(page, "!document.querySelector('[data-testid=answer-meta]').textContent.includes('credits…')")
     text = meta.inner_text()
     assert "in ·" in text and "out tokens" in text
     request_id = meta.locator("a code").inner_text()
@@ -387,7 +396,7 @@ def test_dashboard_renders_soon_after_the_api_answers(page, gateway, shots, caps
     for attempt in range(3):
         page.reload()
         page.locator(".page[data-ready=true]").wait_for()
-        page.wait_for_function("performance.getEntriesByName('aihub:dashboard-rendered').length > 0")
+        until(page, "performance.getEntriesByName('aihub:dashboard-rendered').length > 0")
         timings.append(page.evaluate("""() => {
             const api = performance.getEntriesByType('resource')
                 .filter((e) => /\\/admin\\/(usage|providers)/.test(e.name) && !/\\/v1\\/status/.test(e.name));

@@ -359,14 +359,15 @@ class Context:
     log_group_name = log_stream_name = "x"
 
 statuses = [app.app(event("/health", {}), Context())["statusCode"],
-            app.app(event("/v1/models", {"authorization": "Bearer cold-start-admin-key"}), Context())["statusCode"]]
+            app.app(event("/v1/models", {"authorization": "Bearer cold-start-admin-key-0123456789abcdef"}),
+                    Context())["statusCode"]]
 print(statuses, sorted(m for m in sys.modules if m.split(".")[0] in ("boto3", "botocore")))
 """
 
 
 def test_cold_start_does_not_import_boto3(tmp_path, fake):
     env = {**upstream_env(fake.base_url), "AIHUB_DB": str(tmp_path / "cold.db"),
-           "AIHUB_ADMIN_KEY": "cold-start-admin-key", "PATH": "/usr/bin:/bin"}
+           "AIHUB_ADMIN_KEY": "cold-start-admin-key-0123456789abcdef", "PATH": "/usr/bin:/bin"}
     out = subprocess.run([sys.executable, "-c", COLD_START], cwd=ROOT, env=env, capture_output=True, text=True,
                          timeout=60, check=False)
     assert out.returncode == 0, out.stderr

@@ -108,3 +108,39 @@ def test_responses_stream_is_buffered_and_the_response_kept(fake, lambda_client)
     assert events[0]["type"] == "response.created" and events[-1]["type"] == "response.completed"
     kept = lambda_client.http.get(f"/v1/responses/{events[-1]['response']['id']}", headers=AUTH)
     assert kept.status_code == 200 and kept.json_body == events[-1]["response"]
+
+
+def test_chalice_own_answers_carry_the_security_headers(lambda_client):
+    for response in (lambda_client.http.put("/health"), lambda_client.http.get("/health"),
+                     lambda_client.http.head("/v1/models", headers=AUTH)):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+def test_head_is_get_without_the_body(lambda_client):
+    got = lambda_client.http.get("/v1/models", headers=AUTH)
+    head = lambda_client.http.head("/v1/models", headers=AUTH)
+    assert head.status_code == got.status_code == 200 and head.body == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
+def _api_gateway_event(path: str, headers: dict[str, list[str]]) -> dict:
+    """A REST API proxy event: `headers` keeps the last value of each, multiValueHeaders all."""
+    return {"resource": path, "path": path, "httpMethod": "GET",
+            "headers": {name: values[-1] for name, values in headers.items()}, "multiValueHeaders": headers,
+            "queryStringParameters": None, "multiValueQueryStringParameters": None, "pathParameters": None,
+            "stageVariables": None, "body": None, "isBase64Encoded": False,
+            "requestContext": {"resourcePath": path, "httpMethod": "GET", "path": path, "stage": "api",
+                               "requestId": "r1", "identity": {"sourceIp": "127.0.0.1"}}}
+
+
+def test_two_authorization_headers_through_api_gateway_are_refused(lambda_client):
+    import app
+
+    created = lambda_client.http.post("/admin/keys", headers=AUTH, body=json.dumps({"name": "twice"})).json_body
+    one = _api_gateway_event("/v1/models", {"Authorization": [f"Bearer {created['key']}"]})
+    two = _api_gateway_event("/v1/models", {"Authorization": [f"Bearer {ADMIN_KEY}", f"Bearer {created['key']}"]})
+    assert app.app(one, None)["statusCode"] == 200
+    refused = app.app(two, None)
+    assert refused["statusCode"] == 400 and json.loads(refused["body"])["error"]["code"] == "ambiguous_api_key"

@@ -155,6 +155,31 @@ def test_secret_never_comes_back(api, gw, fake, provider):
     assert KEY_A not in gw.log()
 
 
+HEADER_SECRET = "org-header-SECRET-0123456789abcdef"
+
+
+def test_provider_headers_are_sealed_masked_and_sent(api, gw, fake, provider, user_key):
+    config = {"models": ["m1"], "headers": {"x-org-key": HEADER_SECRET, "x-team": "blue"}}
+    updated = api.patch(f"/admin/providers/{provider}", json={"config": config})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["headers"] == {"x-org-key": f"{HEADER_SECRET[:4]}...{HEADER_SECRET[-4:]}", "x-team": "****"}
+    add_key(api, provider, KEY_A)
+    fake.route("POST", f"/{provider}/v1/chat/completions", json=CHAT)
+    assert chat(gw, f"{provider}/m1", user_key["key"]).status_code == 200
+    sent = fake.requests[-1].headers
+    assert sent["x-org-key"] == HEADER_SECRET and sent["x-team"] == "blue"
+    assert sent["authorization"] == f"Bearer {KEY_A}"  # the credential still wins its own header
+    texts = [updated.text, api.get("/admin/providers").text, api.get(f"/admin/providers/{provider}").text]
+    assert not [t for t in texts if HEADER_SECRET in t]
+    assert HEADER_SECRET.encode() not in gw.db_path.read_bytes()
+    wal = gw.db_path.with_name(gw.db_path.name + "-wal")
+    assert not wal.exists() or HEADER_SECRET.encode() not in wal.read_bytes()
+    cleared = api.patch(f"/admin/providers/{provider}", json={"config": {"models": ["m1"]}})
+    assert cleared.json()["headers"] == {}
+    assert chat(gw, f"{provider}/m1", user_key["key"]).status_code == 200
+    assert "x-org-key" not in fake.requests[-1].headers
+
+
 # -- balancing and self-healing ---------------------------------------------------------------
 
 def test_weighted_split_3_to_1(api, gw, fake, provider, user_key):

@@ -30,7 +30,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import bedrock as fb
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream, anthropic_echo_rule
-from tests.support.gateway import upstream_env
+from tests.support.gateway import ADMIN_KEY, upstream_env
 
 GEMINI_STREAM = fg.path("gemini-2.5-flash", "streamGenerateContent")
 
@@ -313,13 +313,12 @@ def test_bedrock_malformed_part_is_a_400_before_any_call(fake, env):
 
 # -- the ASGI front: a body that is never read --------------------------------------------------
 
-ADMIN = "test-admin-key-0123456789abcdef"
 
 
 def test_a_front_failing_before_the_first_frame_releases_the_upstream(fake, env):
     """The streaming front fails while writing the headers (a client gone, a transport error):
     the relay never yields a frame, yet the upstream is released and the call is recorded."""
-    env({"AIHUB_ADMIN_KEY": ADMIN})
+    env({"AIHUB_ADMIN_KEY": ADMIN_KEY})
     fake.add_chat_echo()
     from chalicelib.fronts.asgi_front import create_app
     from chalicelib.store import calls
@@ -327,7 +326,7 @@ def test_a_front_failing_before_the_first_frame_releases_the_upstream(fake, env)
 
     app = create_app()
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
-             "headers": [(b"authorization", f"Bearer {ADMIN}".encode()), (b"content-type", b"application/json")]}
+             "headers": [(b"authorization", f"Bearer {ADMIN_KEY}".encode()), (b"content-type", b"application/json")]}
     requested = [orjson.dumps(body("openai/gpt-4o-mini"))]
 
     async def receive() -> dict[str, Any]:
@@ -353,13 +352,13 @@ def test_a_front_failing_before_the_first_frame_releases_the_upstream(fake, env)
 def test_a_model_id_that_is_not_latin_1_does_not_break_the_stream(fake, env):
     """The model id is echoed in a response header; one the header cannot carry must not fail
     the response after the upstream stream was opened."""
-    env({"AIHUB_ADMIN_KEY": ADMIN})
+    env({"AIHUB_ADMIN_KEY": ADMIN_KEY})
     fake.add_chat_echo()
     from chalicelib.fronts.asgi_front import create_app
 
     app = create_app()
     scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "query_string": b"",
-             "headers": [(b"authorization", f"Bearer {ADMIN}".encode()), (b"content-type", b"application/json")]}
+             "headers": [(b"authorization", f"Bearer {ADMIN_KEY}".encode()), (b"content-type", b"application/json")]}
     requested = [orjson.dumps(body("openai/gpt-4o-\u20ac"))]
     sent: list[dict[str, Any]] = []
 

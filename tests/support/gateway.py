@@ -13,7 +13,7 @@ import httpx
 import openai
 
 ROOT = Path(__file__).resolve().parents[2]
-ADMIN_KEY = "test-admin-key-0123456789abcdef"
+ADMIN_KEY = "test-admin-key-0123456789abcdef-0123456789"
 TEST_SECRET = "test-master-secret-0123456789-0123456789"
 UPSTREAM_KEYS = {
     "OPENAI_API_KEY": "sk-test-openai-SECRET-0123456789",

@@ -22,19 +22,21 @@ def secretsmanager(monkeypatch):
 
 
 def test_secrets_come_from_secrets_manager(secretsmanager):
-    secretsmanager.add_response("get_secret_value", {"SecretString": "admin-token-0123456789"},
+    secretsmanager.add_response("get_secret_value", {"SecretString": "admin-token-0123456789-0123456789abcdef"},
                                 {"SecretId": "aihub/prod/admin-key", "VersionStage": "AWSCURRENT"})
     secretsmanager.add_response("get_secret_value", {"SecretString": NEW},
                                 {"SecretId": "aihub/prod/master-secret", "VersionStage": "AWSCURRENT"})
     cfg = config.from_env({"AIHUB_DB": "/mnt/aihub/aihub.db", "AIHUB_SECRET_ID": "aihub/prod/master-secret",
                            "AIHUB_ADMIN_KEY_ID": "aihub/prod/admin-key"})
-    assert cfg.secret == NEW and cfg.admin_key == "admin-token-0123456789"
+    assert cfg.secret == NEW and cfg.admin_key == "admin-token-0123456789-0123456789abcdef"
     secretsmanager.assert_no_pending_responses()
 
 
 def test_plain_variables_win_and_boto3_is_not_asked(secretsmanager):
-    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": "a", "AIHUB_ADMIN_KEY_ID": "y"})
-    assert cfg.secret == NEW and cfg.admin_key == "a"
+    admin = "admin-token-from-the-environment-0123456789"
+    cfg = config.from_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_ID": "x", "AIHUB_ADMIN_KEY": admin,
+                           "AIHUB_ADMIN_KEY_ID": "y"})
+    assert cfg.secret == NEW and cfg.admin_key == admin
 
 
 def test_rotation_old_ciphertexts_still_decrypt_then_get_resealed(local_env, secretsmanager):
@@ -68,3 +70,18 @@ def test_maintenance_reseals_what_the_old_secret_sealed(local_env, secretsmanage
     assert rekey_credentials() == 1 and rekey_credentials() == 0
     (row,) = rows.list_credentials(store(), with_secret=True)
     assert crypto.decrypt_with(NEW, row["secret"], "cred-9") == "sk-9"
+
+
+def test_maintenance_reseals_provider_headers_too(local_env, secretsmanager):
+    from chalicelib.credentials import sealed_headers
+    from chalicelib.handlers.maintenance import rekey_credentials
+    from chalicelib.store import providers as rows
+    from chalicelib.store.shared import store
+
+    local_env({"AIHUB_SECRET": NEW, "AIHUB_SECRET_PREVIOUS": OLD})
+    old = crypto.encrypt(OLD, {"x-org": "org-123456789"}, sealed_headers.bound_to("mine"))
+    rows.upsert_provider(store(), "mine", {"kind": "openai", "config": {"headers": {"x-org": "org-...6789"}},
+                                           "sealed_headers": old})
+    assert rekey_credentials() == 1 and rekey_credentials() == 0
+    resealed = rows.get_provider(store(), "mine")["sealed_headers"]
+    assert crypto.decrypt_with(NEW, resealed, sealed_headers.bound_to("mine")) == {"x-org": "org-123456789"}

@@ -26,7 +26,7 @@ class OpenAICompatAdapter:
     async def chat_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
         upstream, wants_usage = translate.request_body(body, target.model, stream=True)
         return await http.open_stream(target, "/chat/completions", upstream,
-                                      translate.StreamState(target.provider.name, wants_usage),
+                                      translate.StreamState(target.provider.name, wants_usage, target.credential),
                                       prompt_chars=prompt_chars(body))
 
     async def responses(self, target: Target, body: dict[str, Any]) -> Result:
@@ -37,7 +37,8 @@ class OpenAICompatAdapter:
         """The same, streamed: the provider's events pass through unchanged (`prompt_chars`
         only serves the usage estimate of a stream that ends without its final event)."""
         return await http.open_stream(target, "/responses", {**body, "model": target.model},
-                                      translate.ResponsesRelay(target.provider.name), prompt_chars=prompt_chars)
+                                      translate.ResponsesRelay(target.provider.name, target.credential),
+                                      prompt_chars=prompt_chars)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})

@@ -12,7 +12,7 @@ import orjson
 
 from chalicelib.errors import ApiError
 from chalicelib.providers import errors
-from chalicelib.providers.base import Usage, UpstreamError
+from chalicelib.providers.base import Credential, Usage, UpstreamError
 from chalicelib.providers.sse import frame
 
 
@@ -77,8 +77,9 @@ def image_response(content: bytes, provider: str) -> tuple[bytes, Usage]:
     return orjson.dumps(data), usage
 
 
-def mid_stream_error(provider: str, err: dict[str, Any]) -> UpstreamError:
-    return UpstreamError(502, f"Provider {provider} failed mid-stream: {err.get('message')}",
+def mid_stream_error(provider: str, err: dict[str, Any], credential: Credential | None) -> UpstreamError:
+    message = errors.scrub(str(err.get("message")), credential)  # providers echo keys back
+    return UpstreamError(502, f"Provider {provider} failed mid-stream: {message}",
                          code=str(err.get("code") or "upstream_error"), type="api_error")
 
 
@@ -93,6 +94,7 @@ class StreamState:
 
     provider: str
     client_wants_usage: bool
+    credential: Credential | None = None  # scrubbed out of the provider's error events
     usage: Usage | None = None
     output_chars: int = 0
     done: bool = False
@@ -118,7 +120,7 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
         return None
     if "error" in chunk:
         err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
-        state.error = mid_stream_error(state.provider, err)
+        state.error = mid_stream_error(state.provider, err, state.credential)
         return None
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta") or {}
@@ -152,6 +154,7 @@ class ResponsesRelay:
     is recorded as failed once the client has been sent the provider's own account of it."""
 
     provider: str
+    credential: Credential | None = None
     usage: Usage | None = None
     output_chars: int = 0
     done: bool = False
@@ -174,7 +177,8 @@ class ResponsesRelay:
                 self.usage = usage_from(response["usage"])
             self.done = True
             if kind == "response.failed":
-                self.error = mid_stream_error(self.provider, response.get("error") or {"message": "response failed"})
+                self.error = mid_stream_error(self.provider, response.get("error") or {"message": "response failed"},
+                                              self.credential)
         elif kind == "error":
-            self.error = mid_stream_error(self.provider, payload)
+            self.error = mid_stream_error(self.provider, payload, self.credential)
         return (frame(data, event),)
