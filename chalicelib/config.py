@@ -11,6 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 EFS_MOUNT = "/mnt/"
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,10 @@ class Settings:
     busy_timeout_ms: int = 10_000
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 300.0
+    # The largest request body: the OpenAI routes carry conversations and images, the admin
+    # routes small documents.
+    max_body: int = 32 * MiB
+    max_admin_body: int = 1 * MiB
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -86,6 +91,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 10_000),
         connect_timeout_s=float(env.get("AIHUB_CONNECT_TIMEOUT") or 10.0),
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
+        max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
+        max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
         env=env,
     )
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from chalicelib.api.limits import INT64, MAX_TOKENS, Integer, Name
+
 Role = Literal["system", "user", "assistant", "tool", "developer", "function"]
 
 
@@ -32,28 +34,28 @@ class StreamOptions(_Open):
 
 
 class ChatCompletionRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     messages: list[Message] = Field(min_length=1)
     stream: StrictBool | None = None
     stream_options: StreamOptions | None = None
-    n: int | None = Field(default=None, ge=1, le=128)
+    n: Integer | None = Field(default=None, ge=1, le=128)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_completion_tokens: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
     stop: str | list[str] | None = None
-    seed: int | None = None
+    seed: Integer | None = Field(default=None, ge=-INT64 - 1, le=INT64)
     tools: list[dict[str, Any]] | None = None
     response_format: dict[str, Any] | None = None
 
 
 class EmbeddingRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
 
     @model_validator(mode="after")
     def _input_not_empty(self) -> EmbeddingRequest:
@@ -63,9 +65,9 @@ class EmbeddingRequest(_Open):
 
 
 class ImageRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     prompt: str = Field(min_length=1)
-    n: int | None = Field(default=None, ge=1, le=10)
+    n: Integer | None = Field(default=None, ge=1, le=10)
     response_format: Literal["url", "b64_json"] | None = None
     size: str | None = None
     # Streamed image generation (partial images) is not relayed: refuse it before it costs.

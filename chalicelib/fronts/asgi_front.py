@@ -15,9 +15,8 @@ from urllib.parse import parse_qsl
 
 from chalicelib.errors import ApiError
 from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, not_routed
-from chalicelib.gateway.http import ApiRequest, ApiResponse
+from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, check_body_size
 
-MAX_BODY = 32 * 1024 * 1024
 # The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
 # on every call). On AWS, API Gateway compresses (minimum_compression_size in .chalice/config.json).
 COMPRESSIBLE = ("text/html", "text/javascript", "text/css", "image/svg+xml")
@@ -73,7 +72,7 @@ class AsgiApp:
             await self._send(send, receive, not_routed(req, allowed))
             return
         try:
-            req.body = await self._read_body(receive)
+            req.body = await self._read_body(receive, body_limit(endpoint.auth))
         except ApiError as error:
             response = error_response(error)
             response.headers["x-request-id"] = req.request_id
@@ -89,7 +88,7 @@ class AsgiApp:
         await self._send(send, receive, response)
 
     @staticmethod
-    async def _read_body(receive: Any) -> bytes:
+    async def _read_body(receive: Any, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
         while True:
@@ -98,8 +97,7 @@ class AsgiApp:
                 break
             part = message.get("body", b"")
             size += len(part)
-            if size > MAX_BODY:
-                raise ApiError(413, f"The request body is larger than {MAX_BODY} bytes.", code="body_too_large")
+            check_body_size(size, limit)  # stop reading at the limit: never buffer more
             parts.append(part)
             if not message.get("more_body"):
                 break
