@@ -7,12 +7,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.limits import (
     MAX_LIST, MAX_NAME, MAX_NOTE, MAX_RATE_LIMIT, MAX_SECRET, MAX_URL, Credits, Integer, Name, RateValue, Timestamp,
+    not_null,
 )
 
 Label = Annotated[str, Field(max_length=200)]  # a display name or key name
 Secret = Annotated[str, Field(min_length=1, max_length=MAX_SECRET)]
 SecretValue = Secret | Annotated[dict[Name, Secret], Field(min_length=1, max_length=64)]
 PerMinute = Annotated[Integer, Field(ge=1, le=MAX_RATE_LIMIT)]
+# What HTTP allows, so a header sent upstream on every call cannot fail the call.
+HeaderName = Annotated[str, Field(max_length=MAX_NAME, pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")]
+HeaderValue = Annotated[str, Field(max_length=MAX_URL, pattern=r"^[\t\x20-\x7e]*$")]
 
 
 class KeyCreate(BaseModel):
@@ -33,7 +37,7 @@ class ProviderConfig(BaseModel):
     read_timeout: float | None = Field(default=None, gt=0, le=3600)
     models: Annotated[list[Name], Field(max_length=MAX_LIST)] | None = None
     model_map: Annotated[dict[Name, Name], Field(max_length=MAX_LIST)] | None = None
-    headers: Annotated[dict[Name, Annotated[str, Field(max_length=MAX_URL)]], Field(max_length=64)] | None = None
+    headers: Annotated[dict[HeaderName, HeaderValue], Field(max_length=64)] | None = None
 
 
 class ProviderUpdate(BaseModel):
@@ -45,6 +49,8 @@ class ProviderUpdate(BaseModel):
     region: str | None = Field(default=None, max_length=50)
     enabled: bool | None = None
     config: ProviderConfig | None = None
+
+    _not_null = not_null("kind", "enabled")
 
 
 class ProviderCreate(ProviderUpdate):
@@ -69,6 +75,8 @@ class CredentialUpdate(BaseModel):
     value: SecretValue | None = None
     weight: Integer | None = Field(default=None, ge=1, le=1000)
     active: bool | None = None
+
+    _not_null = not_null("weight", "active")
 
 
 class KeyUpdate(BaseModel):
@@ -99,6 +107,8 @@ class RateFields(BaseModel):
     image_cost_usd: RateValue | None = None
     metadata: dict[str, Any] | None = None
     deprecated: bool | None = None
+
+    _not_null = not_null("type", "input_rate", "output_rate", "deprecated")
 
 
 class RateCreate(RateFields):

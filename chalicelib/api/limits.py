@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, Field, StrictInt
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, field_validator
 
 from chalicelib.billing.units import MAX_CREDITS, to_minor
 
@@ -46,3 +46,15 @@ def _representable(credits: float) -> float:
 Credits = Annotated[float, Field(ge=0, le=MAX_CREDITS, allow_inf_nan=False), AfterValidator(_representable)]
 # A price in credits per unit.
 RateValue = Annotated[float, Field(ge=0, le=MAX_RATE, allow_inf_nan=False), AfterValidator(_representable)]
+
+
+def _present(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+def not_null(*names: str) -> Any:
+    """A validator for fields of a PATCH body that may be left out but not set to null: their
+    columns are NOT NULL (a null would reach SQLite as a constraint failure)."""
+    return field_validator(*names)(_present)

@@ -45,8 +45,9 @@ def json_body(raw: bytes) -> dict[str, Any]:
     return data
 
 
-# pydantic puts the union branch it tried into `loc` ("str", "list[int]", ...); not field names.
-_BRANCH_TAGS = {"str", "int", "bool", "float", "none", "dict", "list"}
+# pydantic puts the union branch it tried into `loc` ("str", "list[int]", "constrained-str", ...);
+# not field names.
+_BRANCH_TAGS = {"str", "int", "bool", "float", "none", "dict", "list", "constrained-str", "constrained-int"}
 
 
 def _param(loc: tuple[Any, ...]) -> str:
