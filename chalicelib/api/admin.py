@@ -6,7 +6,17 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.limits import (
-    MAX_LIST, MAX_NAME, MAX_NOTE, MAX_RATE_LIMIT, MAX_SECRET, MAX_URL, Credits, Integer, Name, RateValue, Timestamp,
+    MAX_LIST,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_RATE_LIMIT,
+    MAX_SECRET,
+    MAX_URL,
+    Credits,
+    Integer,
+    Name,
+    RateValue,
+    Timestamp,
     not_null,
 )
 
