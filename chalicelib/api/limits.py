@@ -18,6 +18,7 @@ MAX_URL = 2048
 MAX_SECRET = 64 * 1024  # an API key, or a cloud service-account JSON
 MAX_LIST = 1000  # entries of a list or map in an admin body
 MAX_TOKENS = 2**31 - 1  # max_tokens & co: far above any model's context, far below int64
+MAX_DIMENSIONS = 65_536  # of an embedding: the largest models give a few thousand
 MAX_RATE_LIMIT = 10**9  # requests or tokens a minute
 MAX_RATE = 10**6  # credits per token, image or second
 MAX_EPOCH_MS = 253_370_764_800_000  # 9999-01-01T00:00:00Z: later moments break calendar arithmetic

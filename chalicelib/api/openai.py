@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
-from chalicelib.api.limits import INT64, MAX_TOKENS, Integer, Name
+from chalicelib.api.limits import INT64, MAX_DIMENSIONS, MAX_TOKENS, Integer, Name
 
 Role = Literal["system", "user", "assistant", "tool", "developer", "function"]
 
@@ -18,9 +18,20 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class ContentPart(_Open):
+    type: str
+    text: str | None = None
+
+    @model_validator(mode="after")
+    def _text_parts_have_text(self) -> ContentPart:
+        if self.type == "text" and self.text is None:
+            raise ValueError("text parts need text")
+        return self
+
+
 class Message(_Open):
     role: Role
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
 
     @model_validator(mode="after")
     def _content_required(self) -> Message:
@@ -55,7 +66,7 @@ class EmbeddingRequest(_Open):
     model: Name
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    dimensions: Integer | None = Field(default=None, ge=1, le=MAX_DIMENSIONS)
 
     @model_validator(mode="after")
     def _input_not_empty(self) -> EmbeddingRequest:

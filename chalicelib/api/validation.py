@@ -64,7 +64,8 @@ def validate(model: type[M], data: dict[str, Any]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
+        # The deepest error: in a union (content: str | list of parts) it names the part that failed.
+        first = max(exc.errors(include_url=False, include_input=False), key=lambda error: len(error["loc"]))
         param = _param(first["loc"]) or None
         message = first["msg"]
         if message.startswith("Value error, "):

@@ -26,8 +26,8 @@ from chalicelib.api import admin as admin_api
 from chalicelib.api import openai as openai_api
 from tests.fuzz.conftest import World
 
-# Per route: 500 to 1,500 per route group, about 30 s in all on 2 cores. FUZZ_EXAMPLES=1000 digs deeper.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 100))
+# Per route: 1,000 to 3,000 per route group, about 30 s in all on 2 cores. FUZZ_EXAMPLES=2000 digs deeper.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", 200))
 
 
 def _routes() -> list[tuple[str, str, str]]:
@@ -41,8 +41,12 @@ ROUTES = _routes()
 
 # Valid bodies to mutate, so a mutation gets past the first check and into the handler.
 SEEDS: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/v1/chat/completions"): {"model": "demo/echo", "messages": [{"role": "user", "content": "hi"}],
-                                       "max_tokens": 5},
+    ("POST", "/v1/chat/completions"): {
+        "model": "demo/echo", "max_tokens": 5, "n": 1, "stream": False, "stop": ["x"],
+        "messages": [{"role": "system", "content": "be brief"},
+                     {"role": "user", "content": [{"type": "text", "text": "hi"}]}],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+    },
     ("POST", "/v1/embeddings"): {"model": "demo/embed", "input": ["hi"]},
     ("POST", "/v1/images/generations"): {"model": "demo/image", "prompt": "a cat", "n": 1},
     ("POST", "/admin/keys"): {"name": "k", "credits": 1, "rpm": 10},

@@ -153,8 +153,18 @@ def test_integral_floats_are_integers_as_openai_takes_them(gw):
     assert len(response.json()["choices"]) == 2
 
 
+def test_content_parts_are_typed(gw):
+    """A text part whose text is not a string reached the provider code as a TypeError (the fuzzer's find)."""
+    user = gw.new_user(credits=5)
+    parts = {"model": "demo/echo", "messages": [{"role": "user", "content": [{"type": "text", "text": 5}]}]}
+    refused(gw.request("POST", CHAT, key=user["key"], json=parts), "messages[0].content[0].text")
+    parts["messages"][0]["content"] = [{"text": "no type"}]
+    refused(gw.request("POST", CHAT, key=user["key"], json=parts), "messages[0].content[0].type")
+
+
 @pytest.mark.parametrize(("path", "body", "param"), [
     ("/v1/embeddings", {"model": "demo/embed", "input": "x", "dimensions": 2**63}, "dimensions"),
+    ("/v1/embeddings", {"model": "demo/embed", "input": "x", "dimensions": 2**31 - 1}, "dimensions"),
     ("/v1/images/generations", {"model": "demo/image", "prompt": "p", "n": 2**63}, "n"),
 ])
 def test_other_openai_integers_have_bounds(gw, path, body, param):
