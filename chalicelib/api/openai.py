@@ -18,26 +18,95 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class ContentPart(_Open):
+class _Tagged(_Open):
+    """OpenAI's tagged objects, {"type": "x", "x": {...}}: the member the type names must be there
+    (and be what it should), else the adapters that translate it would meet a bool or a list."""
+
     type: str
-    text: str | None = None
 
     @model_validator(mode="after")
-    def _text_parts_have_text(self) -> ContentPart:
-        if self.type == "text" and self.text is None:
-            raise ValueError("text parts need text")
+    def _named_member_present(self) -> _Tagged:
+        if self.type in type(self).model_fields and getattr(self, self.type) is None:
+            raise ValueError(f"a part of type '{self.type}' needs '{self.type}'")
         return self
+
+
+class ImageUrl(_Open):
+    url: str
+
+
+class InputAudio(_Open):
+    data: str
+    format: str | None = None
+
+
+class FileData(_Open):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class ContentPart(_Tagged):
+    text: str | None = None
+    image_url: ImageUrl | None = None
+    input_audio: InputAudio | None = None
+    file: FileData | None = None
+
+
+class FunctionCall(_Open):
+    name: Name
+    arguments: str | None = None  # JSON text, as OpenAI sends it
+
+
+class ToolCall(_Tagged):
+    type: str = "function"
+    id: str | None = None
+    function: FunctionCall | None = None
 
 
 class Message(_Open):
     role: Role
     content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    function_call: FunctionCall | None = None
 
     @model_validator(mode="after")
     def _content_required(self) -> Message:
         if self.content is None and self.role in ("user", "system", "developer", "tool"):
             raise ValueError(f"{self.role} messages need content")
         return self
+
+
+class FunctionDefinition(_Open):
+    name: Name
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: StrictBool | None = None
+
+
+class Tool(_Tagged):
+    function: FunctionDefinition | None = None
+
+
+class NamedFunction(_Open):
+    name: Name
+
+
+class ToolChoice(_Tagged):
+    function: NamedFunction | None = None
+
+
+class JsonSchema(_Open):
+    name: Name
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: StrictBool | None = None
+
+
+class ResponseFormat(_Tagged):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchema | None = None
 
 
 class StreamOptions(_Open):
@@ -58,8 +127,9 @@ class ChatCompletionRequest(_Open):
     max_completion_tokens: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
     stop: str | list[str] | None = None
     seed: Integer | None = Field(default=None, ge=-INT64 - 1, le=INT64)
-    tools: list[dict[str, Any]] | None = None
-    response_format: dict[str, Any] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
+    response_format: ResponseFormat | None = None
 
 
 class EmbeddingRequest(_Open):

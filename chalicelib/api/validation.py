@@ -50,12 +50,18 @@ def json_body(raw: bytes) -> dict[str, Any]:
 _BRANCH_TAGS = {"str", "int", "bool", "float", "none", "dict", "list", "constrained-str", "constrained-int"}
 
 
+def _models(root: type[BaseModel] = BaseModel) -> set[str]:
+    """Names of the models a union may have tried (pydantic tags `loc` with them too)."""
+    return {name for sub in root.__subclasses__() for name in (sub.__name__, *_models(sub))}
+
+
 def _param(loc: tuple[Any, ...]) -> str:
     out = ""
+    tags = _BRANCH_TAGS | _models()
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part not in _BRANCH_TAGS and "[" not in str(part):
+        elif part not in tags and "[" not in str(part):
             out += ("." if out else "") + str(part)
     return out
 

@@ -11,8 +11,15 @@ import pytest
 from tests.conftest import PROVIDER_ENV_PREFIXES, reset_process_state
 from tests.support.inprocess import InProcessGateway, gateway_env, loopback_only
 
-DEMO_RATES = [{"provider": "demo", "model": model, "type": kind, "input_rate": 0.000001, "output_rate": 0.000002,
-               "image_rate": 0.01} for model, kind in (("echo", "chat"), ("embed", "embedding"), ("image", "image"))]
+# The demo models answer; the others are priced so that a fuzzed call runs their adapter's
+# translation before it fails to connect (a 502).
+PRICED = [("demo", "echo", "chat"), ("demo", "embed", "embedding"), ("demo", "image", "image"),
+          ("openai", "gpt-4o", "chat"), ("anthropic", "claude-sonnet-4-5", "chat"),
+          ("google", "gemini-2.5-flash", "chat"), ("bedrock", "amazon.nova-lite-v1:0", "chat"),
+          ("openai", "text-embedding-3-small", "embedding"), ("google", "gemini-embedding-001", "embedding"),
+          ("openai", "gpt-image-1", "image"), ("ideogram", "V_3", "image")]
+RATES = [{"provider": provider, "model": model, "type": kind, "input_rate": 0.000001, "output_rate": 0.000002,
+          "image_rate": 0.01} for provider, model, kind in PRICED]
 
 
 @dataclass
@@ -48,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 def _populate(gw: InProcessGateway) -> World:
     rate_id = 0
-    for rate in DEMO_RATES:
+    for rate in RATES:
         created = gw.admin("POST", "/admin/model-rates", json=rate)
         assert created.status_code == 201, created.text
         rate_id = created.json()["id"]

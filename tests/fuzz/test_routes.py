@@ -39,29 +39,44 @@ def _routes() -> list[tuple[str, str, str]]:
 
 ROUTES = _routes()
 
-# Valid bodies to mutate, so a mutation gets past the first check and into the handler.
-SEEDS: dict[tuple[str, str], dict[str, Any]] = {
-    ("POST", "/v1/chat/completions"): {
-        "model": "demo/echo", "max_tokens": 5, "n": 1, "stream": False, "stop": ["x"],
-        "messages": [{"role": "system", "content": "be brief"},
-                     {"role": "user", "content": [{"type": "text", "text": "hi"}]}],
-        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
-    },
-    ("POST", "/v1/embeddings"): {"model": "demo/embed", "input": ["hi"]},
-    ("POST", "/v1/images/generations"): {"model": "demo/image", "prompt": "a cat", "n": 1},
-    ("POST", "/admin/keys"): {"name": "k", "credits": 1, "rpm": 10},
-    ("POST", "/admin/providers"): {"name": "fuzzed", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
-                                   "config": {"models": ["m"], "headers": {"x-a": "b"}}},
-    ("PATCH", "/admin/providers/{name}"): {"display_name": "x", "config": {"read_timeout": 5}},
-    ("POST", "/admin/providers/{name}/credentials"): {"name": "c", "value": "sk-fuzz-0123456789", "check": False},
-    ("PATCH", "/admin/credentials/{id}"): {"weight": 2, "name": "c"},
-    # Another model than the demo ones, so fuzzed rates never price the calls fuzzed elsewhere.
-    ("POST", "/admin/model-rates"): {"provider": "fuzz", "model": "m", "input_rate": 0.000001,
-                                     "metadata": {"a": [1]}},
-    ("PATCH", "/admin/model-rates/{id}"): {"input_rate": 0.000001, "deprecated": False},
-    ("POST", "/admin/model-rates/bulk"): {"margin": 0.2, "credit_price": 0.001, "provider": "fuzz"},
-    ("POST", "/admin/accounts/{id}/credits"): {"amount": 1, "note": "n", "expires_at": 4102444800000},
-    ("PATCH", "/admin/keys/{id}"): {"rpm": 100, "daily_cap": 5, "expires_at": 4102444800000},
+# Valid bodies to mutate, so a mutation gets past the first check and into the handler, and into
+# each adapter's translation (tests/fuzz/conftest.py prices those models).
+CHAT_MODELS = ["demo/echo", "openai/gpt-4o", "anthropic/claude-sonnet-4-5", "google/gemini-2.5-flash",
+               "bedrock/amazon.nova-lite-v1:0"]
+CHAT = {
+    "max_tokens": 5, "n": 1, "stream": False, "stop": ["x"], "temperature": 0.5,
+    "messages": [{"role": "system", "content": "be brief"},
+                 {"role": "user", "content": [
+                     {"type": "text", "text": "hi"},
+                     {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA=="}}]},
+                 {"role": "assistant", "content": None,
+                  "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]},
+                 {"role": "tool", "tool_call_id": "c1", "content": "42"}],
+    "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+    "tool_choice": "auto",
+}
+STRUCTURED = {"messages": [{"role": "user", "content": "hi"}],
+              "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}}}
+SEEDS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("POST", "/v1/chat/completions"): [{**seed, "model": model}
+                                       for model in CHAT_MODELS for seed in (CHAT, STRUCTURED)],
+    ("POST", "/v1/embeddings"): [{"model": model, "input": ["hi"], "dimensions": 8} for model in
+                                 ("demo/embed", "openai/text-embedding-3-small", "google/gemini-embedding-001")],
+    ("POST", "/v1/images/generations"): [{"model": model, "prompt": "a cat", "n": 1, "size": "1024x1024"} for model in
+                                         ("demo/image", "openai/gpt-image-1", "ideogram/V_3")],
+    ("POST", "/admin/keys"): [{"name": "k", "credits": 1, "rpm": 10}],
+    ("POST", "/admin/providers"): [{"name": "fuzzed", "kind": "openai", "base_url": "http://127.0.0.1:9/v1",
+                                    "config": {"models": ["m"], "headers": {"x-a": "b"}}}],
+    ("PATCH", "/admin/providers/{name}"): [{"display_name": "x", "config": {"read_timeout": 5}}],
+    ("POST", "/admin/providers/{name}/credentials"): [{"name": "c", "value": "sk-fuzz-0123456789", "check": False}],
+    ("PATCH", "/admin/credentials/{id}"): [{"weight": 2, "name": "c"}],
+    # Another model than the priced ones, so fuzzed rates never price the calls fuzzed elsewhere.
+    ("POST", "/admin/model-rates"): [{"provider": "fuzz", "model": "m", "input_rate": 0.000001,
+                                      "metadata": {"a": [1]}}],
+    ("PATCH", "/admin/model-rates/{id}"): [{"input_rate": 0.000001, "deprecated": False}],
+    ("POST", "/admin/model-rates/bulk"): [{"margin": 0.2, "credit_price": 0.001, "provider": "fuzz"}],
+    ("POST", "/admin/accounts/{id}/credits"): [{"amount": 1, "note": "n", "expires_at": 4102444800000}],
+    ("PATCH", "/admin/keys/{id}"): [{"rpm": 100, "daily_cap": 5, "expires_at": 4102444800000}],
 }
 
 QUERY_NAMES = ["account_id", "before", "by", "cursor", "from", "to", "granularity", "group_by",
@@ -130,13 +145,13 @@ def _put(tree: Any, path: tuple[Any, ...], value: Any) -> None:
 
 
 @st.composite
-def bodies(draw: st.DrawFn, seed: dict[str, Any]) -> bytes:
+def bodies(draw: st.DrawFn, seeds: list[dict[str, Any]]) -> bytes:
     kind = draw(st.integers(0, 9))
     if kind == 0:
         return draw(st.sampled_from(RAW_BODIES))
     if kind == 1:
         return json.dumps(draw(values)).encode()
-    body = json.loads(json.dumps(seed))
+    body = json.loads(json.dumps(draw(st.sampled_from(seeds))))
     for _ in range(draw(st.integers(0, 3))):  # 0: the seed as is, which must get through
         places = _paths(body)
         if places and draw(st.booleans()):
@@ -175,7 +190,8 @@ def _request(data: st.DataObject, world: World, method: str, path: str, auth: st
     if who == "right":
         who = "admin" if auth == "admin" else "user"
     key = {"admin": world.gw.admin_key, "user": world.user_key, "none": None, "bogus": "ah-not-a-key"}[who]
-    content = data.draw(bodies(SEEDS.get((method, path), {})), label="body") if method in ("POST", "PATCH") else None
+    seeds = SEEDS.get((method, path), [{}])
+    content = data.draw(bodies(seeds), label="body") if method in ("POST", "PATCH") else None
     return world.gw.request(method, url, key=key, params=query, content=content,
                             headers={"content-type": "application/json"})
 
