@@ -162,6 +162,24 @@ def test_content_parts_are_typed(gw):
     refused(gw.request("POST", CHAT, key=user["key"], json=parts), "messages[0].content[0].type")
 
 
+@pytest.mark.parametrize(("extra", "param"), [
+    ({"response_format": {"type": "json_schema", "json_schema": True}}, "response_format.json_schema"),
+    ({"response_format": {"type": "json_schema"}}, "response_format"),
+    ({"tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]}, "tools[0].function.parameters"),
+    ({"tools": [{"type": "function", "function": True}]}, "tools[0].function"),
+    ({"tool_choice": {"type": "function", "function": {"name": 5}}}, "tool_choice.function.name"),
+    ({"messages": [{"role": "assistant", "tool_calls": [{"id": "1", "function": True}]}]},
+     "messages[0].tool_calls[0].function"),
+    ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": "x"}]}]},
+     "messages[0].content[0].image_url"),
+])
+def test_tagged_objects_are_typed_before_an_adapter_translates_them(gw, extra, param):
+    """Gemini's and Bedrock's translations met a bool where an object belongs (the fuzzer's find)."""
+    user = gw.new_user(credits=5)
+    body = {"model": "google/gemini-2.5-flash", "messages": HI, **extra}
+    refused(gw.request("POST", CHAT, key=user["key"], json=body), param)
+
+
 @pytest.mark.parametrize(("path", "body", "param"), [
     ("/v1/embeddings", {"model": "demo/embed", "input": "x", "dimensions": 2**63}, "dimensions"),
     ("/v1/embeddings", {"model": "demo/embed", "input": "x", "dimensions": 2**31 - 1}, "dimensions"),
