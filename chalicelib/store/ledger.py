@@ -104,11 +104,11 @@ def combine(whole: int, rest: int) -> int:
 
 
 def balance(store: Store, account_id: str) -> Balance | None:
-    row = store.query_one("SELECT balance, reserved FROM accounts WHERE id = ?", (account_id,))
+    granted = exact_sum("CASE WHEN l.amount > 0 THEN l.amount END")
+    used = exact_sum("CASE WHEN l.kind = 'charge' THEN -l.amount END")
+    row = store.query_one(
+        f"SELECT a.balance, a.reserved, {granted}, {used} FROM accounts a"
+        " LEFT JOIN credit_ledger l ON l.account_id = a.id WHERE a.id = ? GROUP BY a.id", (account_id,))
     if row is None:
         return None
-    granted = exact_sum("CASE WHEN amount > 0 THEN amount END")
-    used = exact_sum("CASE WHEN kind = 'charge' THEN -amount END")
-    sums = store.query_one(f"SELECT {granted}, {used} FROM credit_ledger WHERE account_id = ?", (account_id,))
-    assert sums is not None
-    return Balance(row["balance"], row["reserved"], combine(sums[0], sums[1]), combine(sums[2], sums[3]))
+    return Balance(row[0], row[1], combine(row[2], row[3]), combine(row[4], row[5]))
