@@ -173,18 +173,28 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_keys(args: argparse.Namespace) -> int:
+    from chalicelib.api.admin import KeyCreate
+    from chalicelib.api.validation import validate
     from chalicelib.billing.units import to_minor
+    from chalicelib.errors import ApiError
     from chalicelib.handlers.admin import key_view
-    from chalicelib.store import keys
+    from chalicelib.store import keys, ledger
     from chalicelib.store.shared import store
 
     db = store()
     if args.action == "create":
-        record, raw = keys.create_key(
-            db, name=args.name, role=args.role, account_id=args.account_id,
-            credits_minor=to_minor(args.credits) if args.credits else None,
-        )
-        _print_json({**key_view(record), "key": raw, "credits": float(args.credits) if args.credits else None})
+        try:  # the API's bounds, so the CLI cannot write what the API would refuse
+            spec = validate(KeyCreate, {"name": args.name, "role": args.role, "account_id": args.account_id,
+                                        "credits": None if args.credits is None else float(args.credits)})
+            record, raw = keys.create_key(db, name=spec.name, role=spec.role, account_id=spec.account_id,
+                                          credits_minor=to_minor(spec.credits) if spec.credits else None)
+        except ApiError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return 1
+        except (LookupError, ledger.CreditLimit) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        _print_json({**key_view(record), "key": raw, "credits": spec.credits})
     elif args.action == "list":
         for r in keys.list_keys(db, args.account_id):
             state = "revoked" if r.revoked_at else "active"

@@ -16,6 +16,7 @@ EFS_MOUNT = "/mnt/"
 MIN_ADMIN_KEY = 32
 
 log = logging.getLogger("aihub")
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,10 @@ class Settings:
     pool_max_connections: int = 1000
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
+    # The largest request body: the OpenAI routes carry conversations and images, the admin
+    # routes small documents.
+    max_body: int = 32 * MiB
+    max_admin_body: int = 1 * MiB
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -120,6 +125,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
+        max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
+        max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
         env=env,
     )
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.analytics.scope import Scope
+from chalicelib.api.limits import INT64
 from chalicelib.billing.units import MINOR_PER_CREDIT
 from chalicelib.store.db import Store
 
@@ -69,7 +70,10 @@ def decode_cursor(raw: str) -> Cursor:
     created_at, _, call_id = raw.partition("_")
     if not (raw.isascii() and created_at.isdigit() and call_id.isdigit()):
         raise ValueError(raw)
-    return int(created_at), int(call_id)
+    cursor = int(created_at), int(call_id)
+    if max(cursor) > INT64:  # no row has it, and SQLite cannot even compare with it
+        raise ValueError(raw)
+    return cursor
 
 
 CSV_COLUMNS = (

@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 
 from chalicelib.analytics import calllog, periods
 from chalicelib.analytics.scope import CALL_TYPES, GROUPS, STATUSES, Scope
+from chalicelib.api.limits import MAX_EPOCH_MS
 from chalicelib.errors import ApiError, bad_request
 
 Query = dict[str, str]
 
 DEFAULT_DAYS = 30
 MAX_BUCKETS = 1000  # a time series longer than this is a mistake (90 days by hour), not a chart
-MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last moment datetime can hold
 
 
 def _get(query: Query, name: str) -> str | None:
@@ -23,22 +23,23 @@ def _error(name: str, must: str) -> ApiError:
     return bad_request(f"Query parameter '{name}' must be {must}.", param=name)
 
 
+def _iso_ms(raw: str) -> int:
+    moment = datetime.fromisoformat(raw)
+    return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
+
+
 def timestamp(query: Query, name: str) -> int | None:
     """Epoch milliseconds, or an ISO 8601 date or date-time (UTC unless it names an offset)."""
     raw = _get(query, name)
     if raw is None:
         return None
-    if raw.isascii() and raw.isdigit():
-        ms = int(raw)
-    else:
-        try:
-            moment = datetime.fromisoformat(raw)
-        except ValueError:
-            raise _error(name, "epoch milliseconds or an ISO 8601 date or time"
-                               " (2025-01-31, 2025-01-31T12:00:00Z)") from None
-        ms = int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
-    if not 0 <= ms <= MAX_MS:
-        raise _error(name, "between 1970 and 9999")
+    try:
+        ms = int(raw) if raw.isascii() and raw.isdigit() else _iso_ms(raw)
+    except ValueError:  # int() refuses numbers of more than 4300 digits too
+        raise _error(name, "epoch milliseconds or an ISO 8601 date or time"
+                           " (2025-01-31, 2025-01-31T12:00:00Z)") from None
+    if not 0 <= ms <= MAX_EPOCH_MS:
+        raise _error(name, "between 1970-01-01 and 9999-01-01")
     return ms
 
 

@@ -9,6 +9,7 @@ from chalicelib.analytics.aggregate import Key, aggregate
 from chalicelib.analytics.scope import Scope, group_columns
 from chalicelib.analytics.totals import Totals
 from chalicelib.billing.units import from_minor
+from chalicelib.store import ledger
 from chalicelib.store.db import Store
 
 QUOTA_DAYS = 30
@@ -59,9 +60,10 @@ def top_models(store: Store, scope: Scope, window: periods.Window, limit: int, b
 def quota(store: Store, account_id: str | None, now: int) -> dict[str, Any] | None:
     """Balance and spend of an account (None: of all accounts); None when it does not exist."""
     where, values = (" WHERE id = ?", (account_id,)) if account_id else ("", ())
-    held = store.conn.execute("SELECT COUNT(*), COALESCE(SUM(balance), 0), COALESCE(SUM(reserved), 0),"
-                              f" MIN(created_at) FROM accounts{where}", values).fetchone()
-    count, balance, reserved, born = held
+    held = store.conn.execute(f"SELECT COUNT(*), MIN(created_at), {ledger.exact_sum('balance')},"
+                              f" {ledger.exact_sum('reserved')} FROM accounts{where}", values).fetchone()
+    count, born = held[:2]
+    balance, reserved = ledger.combine(*held[2:4]), ledger.combine(*held[4:6])
     if account_id and not count:
         return None
     scope = Scope(account_id)

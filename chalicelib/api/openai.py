@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from chalicelib.api.limits import INT64, MAX_DIMENSIONS, MAX_TOKENS, Integer, Name
+
 Role = Literal["system", "user", "assistant", "tool", "developer", "function"]
 
 
@@ -16,9 +18,59 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _Tagged(_Open):
+    """OpenAI's tagged objects, {"type": "x", "x": {...}}: the member the type names must be there
+    (and be what it should), else the adapters that translate it would meet a bool or a list."""
+
+    type: str
+
+    @model_validator(mode="after")
+    def _named_member_present(self) -> _Tagged:
+        if self.type in type(self).model_fields and getattr(self, self.type) is None:
+            raise ValueError(f"a part of type '{self.type}' needs '{self.type}'")
+        return self
+
+
+class ImageUrl(_Open):
+    url: str
+
+
+class InputAudio(_Open):
+    data: str
+    format: str | None = None
+
+
+class FileData(_Open):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class ContentPart(_Tagged):
+    text: str | None = None
+    image_url: ImageUrl | None = None
+    input_audio: InputAudio | None = None
+    file: FileData | None = None
+
+
+class FunctionCall(_Open):
+    name: Name
+    arguments: str | None = None  # JSON text, as OpenAI sends it
+
+
+class ToolCall(_Tagged):
+    type: str = "function"
+    id: str | None = None
+    function: FunctionCall | None = None
+
+
 class Message(_Open):
     role: Role
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    function_call: FunctionCall | None = None
 
     @model_validator(mode="after")
     def _content_required(self) -> Message:
@@ -27,33 +79,64 @@ class Message(_Open):
         return self
 
 
+class FunctionDefinition(_Open):
+    name: Name
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: StrictBool | None = None
+
+
+class Tool(_Tagged):
+    function: FunctionDefinition | None = None
+
+
+class NamedFunction(_Open):
+    name: Name
+
+
+class ToolChoice(_Tagged):
+    function: NamedFunction | None = None
+
+
+class JsonSchema(_Open):
+    name: Name
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    strict: StrictBool | None = None
+
+
+class ResponseFormat(_Tagged):
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchema | None = None
+
+
 class StreamOptions(_Open):
     include_usage: StrictBool | None = None
 
 
 class ChatCompletionRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     messages: list[Message] = Field(min_length=1)
     stream: StrictBool | None = None
     stream_options: StreamOptions | None = None
-    n: int | None = Field(default=None, ge=1, le=128)
+    n: Integer | None = Field(default=None, ge=1, le=128)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
+    max_completion_tokens: Integer | None = Field(default=None, ge=1, le=MAX_TOKENS)
     stop: str | list[str] | None = None
-    seed: int | None = None
-    tools: list[dict[str, Any]] | None = None
-    response_format: dict[str, Any] | None = None
+    seed: Integer | None = Field(default=None, ge=-INT64 - 1, le=INT64)
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
+    response_format: ResponseFormat | None = None
 
 
 class EmbeddingRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: Integer | None = Field(default=None, ge=1, le=MAX_DIMENSIONS)
 
     @model_validator(mode="after")
     def _input_not_empty(self) -> EmbeddingRequest:
@@ -63,9 +146,9 @@ class EmbeddingRequest(_Open):
 
 
 class ImageRequest(_Open):
-    model: str = Field(min_length=1)
+    model: Name
     prompt: str = Field(min_length=1)
-    n: int | None = Field(default=None, ge=1, le=10)
+    n: Integer | None = Field(default=None, ge=1, le=10)
     response_format: Literal["url", "b64_json"] | None = None
     size: str | None = None
     # Streamed image generation (partial images) is not relayed: refuse it before it costs.

@@ -15,9 +15,8 @@ from urllib.parse import parse_qsl
 
 from chalicelib.errors import ApiError
 from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, finish, not_routed, without_body
-from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
+from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, check_body_size, fold_headers
 
-MAX_BODY = 32 * 1024 * 1024
 # The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
 # on every call). On AWS, API Gateway compresses (minimum_compression_size in .chalice/config.json).
 COMPRESSIBLE = ("text/html", "text/javascript", "text/css", "image/svg+xml")
@@ -82,7 +81,7 @@ class AsgiApp:
 
     async def _respond(self, endpoint: Endpoint, req: ApiRequest, params: dict[str, str], receive: Any) -> ApiResponse:
         try:
-            req.body = await self._read_body(receive)
+            req.body = await self._read_body(receive, body_limit(endpoint.auth))
         except ApiError as error:
             return finish(req, error_response(error))
         req.params = params
@@ -95,7 +94,7 @@ class AsgiApp:
         return response
 
     @staticmethod
-    async def _read_body(receive: Any) -> bytes:
+    async def _read_body(receive: Any, limit: int) -> bytes:
         parts: list[bytes] = []
         size = 0
         while True:
@@ -104,8 +103,7 @@ class AsgiApp:
                 break
             part = message.get("body", b"")
             size += len(part)
-            if size > MAX_BODY:
-                raise ApiError(413, f"The request body is larger than {MAX_BODY} bytes.", code="body_too_large")
+            check_body_size(size, limit)  # stop reading at the limit: never buffer more
             parts.append(part)
             if not message.get("more_body"):
                 break

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chalicelib.errors import ApiError, internal_error
-from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, check_body_size, json_response
 from chalicelib.gateway.loops import offload
 
 log = logging.getLogger("aihub")
@@ -82,6 +82,7 @@ def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
 
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     try:
+        check_body_size(len(req.body), body_limit(endpoint.auth))  # the Chalice front reads bodies whole
         who = None
         if endpoint.auth != "none":
             from chalicelib.gateway.auth import authenticate

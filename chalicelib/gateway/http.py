@@ -13,6 +13,9 @@ from typing import Any
 
 import orjson
 
+from chalicelib.config import settings
+from chalicelib.errors import ApiError
+
 JSON = "application/json"
 SSE = "text/event-stream"
 
@@ -78,3 +81,15 @@ def sse_response(stream: AsyncGenerator[bytes, None], headers: dict[str, str] | 
         stream,
         {"content-type": SSE, "cache-control": "no-cache", "x-accel-buffering": "no", **(headers or {})},
     )
+
+
+def body_limit(auth: str) -> int:
+    """The largest body a route takes, in bytes, by who may call it (AIHUB_MAX_BODY, AIHUB_MAX_ADMIN_BODY)."""
+    cfg = settings()
+    return cfg.max_admin_body if auth == "admin" else cfg.max_body
+
+
+def check_body_size(size: int, limit: int) -> None:
+    if size > limit:
+        raise ApiError(413, f"The request body is larger than {limit} bytes, the most this route takes.",
+                       code="body_too_large")

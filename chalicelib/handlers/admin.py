@@ -6,14 +6,18 @@ from typing import Any
 from chalicelib.api.admin import KeyCreate
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing.units import from_minor, to_minor
-from chalicelib.errors import bad_request, not_found
+from chalicelib.errors import ApiError, bad_request, not_found
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.store import calls, keys
+from chalicelib.store import calls, keys, ledger
 from chalicelib.store.shared import store
 
 DEFAULT_PAGE = 100
 MAX_PAGE = 5000
+
+
+def credit_limit(exc: ledger.CreditLimit, param: str) -> ApiError:
+    return bad_request(str(exc), param=param, code="credit_limit_exceeded")
 
 
 def key_view(record: keys.KeyRecord) -> dict[str, Any]:
@@ -49,6 +53,8 @@ async def create_key(req: ApiRequest, who: Principal) -> ApiResponse:
         )
     except LookupError as exc:
         raise not_found(str(exc), code="account_not_found") from None
+    except ledger.CreditLimit as exc:
+        raise credit_limit(exc, "credits") from None
     # The only time the raw key leaves the gateway.
     return json_response({**key_view(record), "key": raw, "credits": spec.credits}, status=201)
 

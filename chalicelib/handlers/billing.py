@@ -6,13 +6,14 @@ from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
 from chalicelib.api.admin import BulkRates, CreditChange, KeyUpdate, RateCreate, RateFields
+from chalicelib.api.limits import MAX_RATE
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing import catalogue, rates
 from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor, to_minor
 from chalicelib.errors import bad_request, not_found
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.handlers.admin import int_param, key_view
+from chalicelib.handlers.admin import credit_limit, int_param, key_view
 from chalicelib.store import keys, ledger
 from chalicelib.store import rates as rate_rows
 from chalicelib.store.shared import store
@@ -80,7 +81,11 @@ async def update_rate(req: ApiRequest, who: Principal) -> ApiResponse:
 def margin_rate(unit_cost_usd: float, margin: float, credit_price: float) -> int:
     """rate = unit cost x (1 + margin) / credit price, in minor units, rounded up (never under cost)."""
     credits = Decimal(str(unit_cost_usd)) * (1 + Decimal(str(margin))) / Decimal(str(credit_price))
-    return int((credits * MINOR_PER_CREDIT).to_integral_value(rounding=ROUND_CEILING))
+    minor = int((credits * MINOR_PER_CREDIT).to_integral_value(rounding=ROUND_CEILING))
+    if minor > MAX_RATE * MINOR_PER_CREDIT:
+        raise bad_request(f"A unit cost of {unit_cost_usd} USD at a credit price of {credit_price} USD makes a rate"
+                          f" above {MAX_RATE} credits; raise 'credit_price'.", param="credit_price")
+    return minor
 
 
 async def bulk_rates(req: ApiRequest, who: Principal) -> ApiResponse:
@@ -164,8 +169,12 @@ async def add_credits(req: ApiRequest, who: Principal) -> ApiResponse:
     if change.expires_at is not None and change.kind != "grant":
         raise bad_request("Only grants expire.", param="expires_at")
     amount = to_minor(change.amount)
-    store().write(lambda conn: ledger.grant(conn, account_id, amount, kind=change.kind, expires_at=change.expires_at,
-                                            request_id=change.request_id, note=change.note))
+    try:
+        store().write(lambda conn: ledger.grant(conn, account_id, amount, kind=change.kind,
+                                                expires_at=change.expires_at, request_id=change.request_id,
+                                                note=change.note))
+    except ledger.CreditLimit as exc:
+        raise credit_limit(exc, "amount") from None
     return json_response(balance_view(account_id), status=201)
 
 

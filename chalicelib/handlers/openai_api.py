@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import time
+from typing import Any
+
+from pydantic import BaseModel
 
 from chalicelib.api.anthropic import ModelsQuery
 from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest
-from chalicelib.api.validation import json_body, validate
+from chalicelib.api.validation import json_body, normalised, validate
 from chalicelib.billing.units import from_minor
 from chalicelib.config import settings
 from chalicelib.errors import bad_request
@@ -56,22 +59,21 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
     return json_response({"object": "list", "data": data})
 
 
-async def chat_completions(req: ApiRequest, who: Principal) -> ApiResponse:
+def _checked(model: type[BaseModel], req: ApiRequest) -> dict[str, Any]:
     body = json_body(req.body)
-    validate(ChatCompletionRequest, body)
-    return await pipeline.chat(req, who, body)
+    return normalised(validate(model, body), body)
+
+
+async def chat_completions(req: ApiRequest, who: Principal) -> ApiResponse:
+    return await pipeline.chat(req, who, _checked(ChatCompletionRequest, req))
 
 
 async def embeddings(req: ApiRequest, who: Principal) -> ApiResponse:
-    body = json_body(req.body)
-    validate(EmbeddingRequest, body)
-    return await pipeline.embeddings(req, who, body)
+    return await pipeline.embeddings(req, who, _checked(EmbeddingRequest, req))
 
 
 async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
-    body = json_body(req.body)
-    validate(ImageRequest, body)
-    return await pipeline.images(req, who, body)
+    return await pipeline.images(req, who, _checked(ImageRequest, req))
 
 
 async def credits(req: ApiRequest, who: Principal) -> ApiResponse:

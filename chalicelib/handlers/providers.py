@@ -146,6 +146,9 @@ def _validate_value(kind: str, value: str | dict[str, str]) -> None:
         raise bad_request("An AWS credential needs access_key_id and secret_access_key.", param="value")
     if kind == "api_key" and not isinstance(value, str):
         raise bad_request("An api_key credential's value is a string.", param="value")
+    # It goes upstream in a header on every call: only what a header may carry.
+    if kind == "api_key" and not (value.isascii() and value.isprintable()):
+        raise bad_request("An api_key credential's value is printable ASCII.", param="value")
 
 
 async def add_credential(req: ApiRequest, who: Principal) -> ApiResponse:

@@ -5,7 +5,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from chalicelib.billing.units import MAX_CREDITS, MAX_MINOR, MINOR_PER_CREDIT, from_minor
 from chalicelib.store.db import Store
+
+
+class CreditLimit(ValueError):
+    """A grant that would take an account past MAX_MINOR; nothing of it is written."""
 
 
 def add(
@@ -31,7 +36,14 @@ def add(
 def grant(conn: sqlite3.Connection, account_id: str, amount: int, *, kind: str = "grant",
           expires_at: int | None = None, key_id: str | None = None, request_id: str | None = None,
           note: str | None = None) -> None:
-    """Credit an account; what a grant adds is tracked so that its expiry takes only the unused part."""
+    """Credit an account; what a grant adds is tracked so that its expiry takes only the unused part.
+
+    Refused (CreditLimit, before any write) past MAX_MINOR: the balance, the holds on it and every
+    sum over them then stay far inside SQLite's 64-bit integers."""
+    held = conn.execute("SELECT balance + reserved FROM accounts WHERE id = ?", (account_id,)).fetchone()
+    if held is not None and held[0] + amount > MAX_MINOR:
+        raise CreditLimit(f"This would take the account to {from_minor(held[0] + amount)} credits;"
+                          f" an account holds at most {MAX_CREDITS} credits.")
     add(conn, account_id, amount, kind=kind, key_id=key_id, request_id=request_id, note=note, expires_at=expires_at)
     conn.execute("INSERT INTO credit_grants (account_id, amount, remaining, expires_at, created_at)"
                  " VALUES (?, ?, ?, ?, ?)", (account_id, amount, amount, expires_at, int(time.time() * 1000)))
@@ -80,12 +92,23 @@ class Balance:
     used: int
 
 
+def exact_sum(expr: str) -> str:
+    """SQL for SUM(expr) that cannot overflow: SQLite's SUM() fails with "integer overflow" past
+    2**63 and TOTAL() is a float, so whole credits and the rest are summed apart (each stays far
+    from 2**63 for any number of rows a ledger can hold) and put together by `combine`."""
+    return f"COALESCE(SUM(({expr}) / {MINOR_PER_CREDIT}), 0), COALESCE(SUM(({expr}) % {MINOR_PER_CREDIT}), 0)"
+
+
+def combine(whole: int, rest: int) -> int:
+    return whole * MINOR_PER_CREDIT + rest
+
+
 def balance(store: Store, account_id: str) -> Balance | None:
+    granted = exact_sum("CASE WHEN l.amount > 0 THEN l.amount END")
+    used = exact_sum("CASE WHEN l.kind = 'charge' THEN -l.amount END")
     row = store.query_one(
-        "SELECT a.balance, a.reserved,"
-        " (SELECT COALESCE(SUM(amount), 0) FROM credit_ledger WHERE account_id = a.id AND amount > 0) AS granted,"
-        " (SELECT COALESCE(-SUM(amount), 0) FROM credit_ledger WHERE account_id = a.id AND kind = 'charge') AS used"
-        " FROM accounts a WHERE a.id = ?",
-        (account_id,),
-    )
-    return Balance(row["balance"], row["reserved"], row["granted"], row["used"]) if row else None
+        f"SELECT a.balance, a.reserved, {granted}, {used} FROM accounts a"
+        " LEFT JOIN credit_ledger l ON l.account_id = a.id WHERE a.id = ? GROUP BY a.id", (account_id,))
+    if row is None:
+        return None
+    return Balance(row[0], row[1], combine(row[2], row[3]), combine(row[4], row[5]))

@@ -109,6 +109,8 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
     results["analytics"] = offline.analytics(plan.analytics_calls, plan.analytics_repeat)
     _progress("SQLite contention, 8 processes x 250 writes (tests.deploy.contention_bench, own process)")
     results["contention"] = offline.contention()
+    _progress("recording calls: inline on the loop vs the writer thread (tests.bench.recording, own process)")
+    results["recording"] = offline.recording(plan.recording_seconds)
     _progress("web UI first page size")
     try:
         results["web_ui"] = offline.web_ui()

@@ -63,6 +63,19 @@ def contention() -> dict[str, Any]:
     return result
 
 
+def recording(seconds: float) -> dict[str, Any]:
+    """`python -m tests.bench.recording` in its own process: calls recorded per second inline on
+    the loop (before issue 10) and through the writer thread, both journals, concurrency 1 and 16."""
+    with tempfile.TemporaryDirectory(prefix="aihub-bench-recording-json-") as tmp:
+        out = Path(tmp) / "recording.json"
+        done = subprocess.run([sys.executable, "-m", "tests.bench.recording", "--seconds", str(seconds),
+                               "--json", str(out)], cwd=ROOT, env=bench_env(), check=False,
+                              stdout=subprocess.PIPE, text=True, timeout=600)
+        if done.returncode != 0:
+            return {"error": f"exit code {done.returncode}", "output": done.stdout}
+        return {"rows": json.loads(out.read_text()), "output": done.stdout.rstrip("\n")}
+
+
 UI = ROOT / "chalicelib" / "ui"
 UI_BUDGET = 300 * 1024  # bytes, gzipped (web/scripts/size.mjs checks the same at build time)
 ASSET_REF = re.compile(r'(?:src|href)="\.?/?(assets/[^"]+)"')  # as web/scripts/size.mjs reads index.html

@@ -53,6 +53,7 @@ class Plan:
     billing_c16_samples: int  # per target (4), concurrency 16, WAL only
     analytics_calls: int  # rows in the synthetic call log of tests.bench.analytics
     analytics_repeat: int  # timed runs of each analytics query
+    recording_seconds: float = 2.0  # each case of tests.bench.recording
 
 
 FULL = Plan(c1_samples=3000, c1_batch=100, c16_samples=8000, c16_batch=25, ttft_samples=600,
@@ -62,7 +63,8 @@ FULL = Plan(c1_samples=3000, c1_batch=100, c16_samples=8000, c16_batch=25, ttft_
 QUICK = Plan(c1_samples=300, c1_batch=50, c16_samples=1600, c16_batch=10, ttft_samples=100,
              throughput_calls=1600, cold_runs=3, warmup=10, translation_samples=150,
              failover_c1_samples=150, failover_c16_samples=480, micro_seconds=0.1,
-             billing_c1_samples=200, billing_c16_samples=320, analytics_calls=100_000, analytics_repeat=3)
+             billing_c1_samples=200, billing_c16_samples=320, analytics_calls=100_000, analytics_repeat=3,
+             recording_seconds=0.5)
 
 
 def _latency_row(label: str, conc: int, values: list[float], base: list[float] | None) -> Row:

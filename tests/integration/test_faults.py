@@ -202,7 +202,7 @@ def _fill(path: Path) -> None:
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_a_disk_that_fills_mid_stream_loses_nothing_and_recovers_without_restart(fake, tmp_path, small_disk,
                                                                                  journal):
-    fake.add_chat_echo(chunk_delay=0.5)
+    fake.add_chat_echo(chunk_delay=1.5)  # the streams outlive the filling of the disk by seconds
     db_path = small_disk / "aihub.db"
     gw = start_gateway(tmp_path, {**upstream_env(fake.base_url), "AIHUB_DB_JOURNAL": journal,
                                   "AIHUB_DB_WRITE_BUDGET_MS": "1000"}, db_path=db_path)
@@ -223,7 +223,7 @@ def test_a_disk_that_fills_mid_stream_loses_nothing_and_recovers_without_restart
         for t in streams:
             t.join(30)  # they finished for the client; their records cannot be written yet
 
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 20
         while httpx.get(gw.url + "/health").status_code != 503 and time.monotonic() < deadline:
             time.sleep(0.1)
         health = httpx.get(gw.url + "/health")

@@ -27,15 +27,15 @@ from tests.support.gateway import Gateway, create_key, start_gateway, upstream_e
 CALLS = 1000
 CONCURRENCY = 16
 NUMBER_PART = [{"type": "text", "text": 123}]  # the reported trigger
-# Bodies the API edge lets through today (content parts are free-form objects) that reach each
-# adapter family malformed, and the status each gets now: streamed (the provider judges the part)
-# or refused as the client's 400 before any upstream call. Each once failed with a 500 after, or
-# before, the upstream response was opened; those after it left the response open for good.
+# Malformed bodies that once reached each adapter family and failed with a 500 after (or before)
+# the upstream response was opened, leaving it open for good; the API edge now refuses them as
+# the client's 400 before any upstream call (the adapters' own guards are tested in process, in
+# test_upstream_release.py), and a model id a header cannot carry still streams.
 MALFORMED: list[tuple[str, Any, int]] = [
-    ("openai/gpt-4o-mini", NUMBER_PART, 200),
-    (f"anthropic/{fa.MODEL}", NUMBER_PART, 200),
+    ("openai/gpt-4o-mini", NUMBER_PART, 400),
+    (f"anthropic/{fa.MODEL}", NUMBER_PART, 400),
     (f"anthropic/{fa.MODEL}", [{"type": "text"}], 400),
-    ("google/gemini-2.5-flash", NUMBER_PART, 200),
+    ("google/gemini-2.5-flash", NUMBER_PART, 400),
     ("google/gemini-2.5-flash", [{"type": "input_audio", "input_audio": "wav"}], 400),
     ("openai/gpt-4o-\u20ac", "Hi", 200),  # echoed in a response header that cannot carry it
 ]

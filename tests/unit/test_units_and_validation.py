@@ -10,7 +10,7 @@ from chalicelib.errors import ApiError
 
 @pytest.mark.parametrize(
     ("credits", "minor"),
-    [(0, 0), (1, 10**9), (0.1, 100_000_000), ("12.5", 12_500_000_000), (0.000000001, 1), (1e-10, 0)],
+    [(0, 0), (1, 10**9), (0.1, 100_000_000), ("12.5", 12_500_000_000), (0.000000001, 1), (1.5e-9, 2)],
 )
 def test_to_minor_is_exact(credits, minor):
     assert to_minor(credits) == minor
@@ -21,7 +21,7 @@ def test_from_minor(minor, credits):
     assert from_minor(minor) == credits
 
 
-@pytest.mark.parametrize("bad", ["nan", "inf", "abc"])
+@pytest.mark.parametrize("bad", ["nan", "inf", "abc", 1e-10, "-4e-10"])
 def test_to_minor_rejects(bad):
     with pytest.raises(ValueError):
         to_minor(bad)
