@@ -17,6 +17,7 @@ from chalicelib.store import ledger
 from chalicelib.store import responses as stored_responses
 from chalicelib.store import providers as rows
 from chalicelib.store import inflight
+from chalicelib.store.db import DatabaseUnavailable
 from chalicelib.store.shared import store, writer
 
 KEEP_MINUTES = 2  # per-minute rate-limit counters older than this are done with
@@ -110,5 +111,7 @@ async def run_forever() -> None:
         await asyncio.sleep(interval)
         try:
             await run()
+        except DatabaseUnavailable as exc:  # expected while the disk is full or locked: no trace
+            log.warning("maintenance skipped: %s", exc.message)
         except Exception:
             log.exception("maintenance failed")
