@@ -41,6 +41,10 @@ class Settings:
     pool_max_connections: int = 1000
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
+    # Browser origins allowed to call the API (CORS); "*" only when set so. The web UI is
+    # served by the gateway itself (same origin), so it needs none.
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 32 * 1024 * 1024
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -120,6 +124,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
+        cors_origins=tuple(o.strip().rstrip("/") for o in (env.get("AIHUB_CORS_ORIGINS") or "").split(",") if o.strip()),
+        max_body_bytes=int(float(env.get("AIHUB_MAX_BODY_MB") or 32) * 1024 * 1024),
         env=env,
     )
 

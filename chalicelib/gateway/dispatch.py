@@ -11,7 +11,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from chalicelib.config import settings
 from chalicelib.errors import ApiError, internal_error
+from chalicelib.gateway import cors
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
 from chalicelib.gateway.loops import offload
 
@@ -76,8 +78,27 @@ def secure(headers: dict[str, str]) -> None:
 def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
     """What every response leaving the gateway carries, whichever front and path it took."""
     secure(response.headers)
+    cors.decorate(req, response)
     response.headers["x-request-id"] = req.request_id
     return response
+
+
+def body_too_large() -> ApiError:
+    limit = settings().max_body_bytes
+    return ApiError(413, f"The request body is larger than this gateway's limit of {limit / 2**20:g} MB "
+                         f"({limit} bytes; AIHUB_MAX_BODY_MB).", code="body_too_large")
+
+
+def routed(endpoint: Endpoint | None, req: ApiRequest, allowed: tuple[str, ...]) -> ApiResponse | None:
+    """The answer a front gives without running a handler: a preflight, 404 or 405, or a body
+    over the limit (in the route's own dialect); None when the endpoint should run."""
+    if req.method == "OPTIONS" and allowed:
+        return finish(req, cors.preflight(req, allowed))
+    if endpoint is None:
+        return not_routed(req, list(allowed))
+    if len(req.body) > settings().max_body_bytes:
+        return finish(req, error_response(body_too_large(), endpoint.dialect))
+    return None
 
 
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:

@@ -1,21 +1,24 @@
-"""The OpenAI-compatible routes: models, chat, embeddings, images, credits."""
+"""The OpenAI-compatible routes: models, chat, legacy completions, embeddings, images,
+moderations, credits."""
 from __future__ import annotations
 
 import time
 
 from chalicelib.api.anthropic import ModelsQuery
-from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest
+from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest, ModerationRequest
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing.units import from_minor
 from chalicelib.config import settings
-from chalicelib.errors import bad_request
+from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.billing import rates
+from chalicelib.billing import catalogue, rates
 from chalicelib.billing.cost import Rate
 from chalicelib.credentials import pool
 from chalicelib.gateway import catalog
+from chalicelib.providers import registry
+from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
@@ -56,6 +59,47 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
     return json_response({"object": "list", "data": data})
 
 
+def _served(model_id: str) -> tuple[ProviderSpec, str] | None:
+    """The usable provider and its model id behind a listed-style id (`provider/model`, the
+    model part may hold `/` itself), or behind a bare name; None when none serves it."""
+    usable = {name: spec for name, spec in catalog.providers().items() if pool.active_count(spec)}
+    provider, _, model = model_id.partition("/")
+    pairs = [(provider, model)] if provider in usable and model else registry.candidates(model_id)
+    priced = rates.all_rates() if settings().billing else None
+    for name, model in pairs:
+        spec = usable.get(name)
+        if spec is None:
+            continue
+        if priced is not None:  # with billing on, only what has a rate can be called
+            if (name, model) in priced:
+                return spec, model
+        elif model in spec.models or catalogue.entry(name, model) or (name, model) in rates.all_rates():
+            return spec, model
+    return None
+
+
+async def retrieve_model(req: ApiRequest, who: Principal) -> ApiResponse:
+    """OpenAI's Model object, with what aihub knows of the model: its limits from the shipped
+    catalogue and, with billing on, its price."""
+    model_id = req.params["id"]
+    found = _served(model_id)
+    if found is None:
+        raise ApiError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
+                       param="model", code="model_not_found")
+    spec, model = found
+    out: dict[str, object] = {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED,
+                              "owned_by": spec.name}
+    known = catalogue.entry(spec.name, model) or {}
+    for ours, theirs in (("type", "type"), ("context_window", "max_input_tokens"),
+                         ("max_output_tokens", "max_output_tokens")):
+        if known.get(theirs) is not None:
+            out[ours] = known[theirs]
+    rate = rates.rate_for(spec.name, model) if settings().billing else None
+    if rate is not None:
+        out["pricing"] = _priced(rate)
+    return json_response(out)
+
+
 async def chat_completions(req: ApiRequest, who: Principal) -> ApiResponse:
     body = json_body(req.body)
     validate(ChatCompletionRequest, body)
@@ -72,6 +116,13 @@ async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
     body = json_body(req.body)
     validate(ImageRequest, body)
     return await pipeline.images(req, who, body)
+
+
+async def moderations(req: ApiRequest, who: Principal) -> ApiResponse:
+    body = json_body(req.body)
+    validate(ModerationRequest, body)
+    # OpenAI's default when no model is named
+    return await pipeline.moderations(req, who, {"model": "omni-moderation-latest", **body})
 
 
 async def credits(req: ApiRequest, who: Principal) -> ApiResponse:
