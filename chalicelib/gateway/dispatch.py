@@ -85,7 +85,7 @@ def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
 
 def body_too_large() -> ApiError:
     limit = settings().max_body_bytes
-    return ApiError(413, f"The request body is larger than this gateway's limit of {limit / 2**20:g} MB "
+    return ApiError(413, f"The request body is larger than this gateway's limit of {limit / 2**20:.3g} MB "
                          f"({limit} bytes; AIHUB_MAX_BODY_MB).", code="body_too_large")
 
 

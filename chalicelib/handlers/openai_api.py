@@ -17,7 +17,7 @@ from chalicelib.billing import catalogue, rates
 from chalicelib.billing.cost import Rate
 from chalicelib.credentials import pool
 from chalicelib.gateway import catalog
-from chalicelib.providers import registry
+from chalicelib.gateway.resolve import plan
 from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
@@ -60,20 +60,17 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
 
 
 def _served(model_id: str) -> tuple[ProviderSpec, str] | None:
-    """The usable provider and its model id behind a listed-style id (`provider/model`, the
-    model part may hold `/` itself), or behind a bare name; None when none serves it."""
-    usable = {name: spec for name, spec in catalog.providers().items() if pool.active_count(spec)}
-    provider, _, model = model_id.partition("/")
-    pairs = [(provider, model)] if provider in usable and model else registry.candidates(model_id)
-    priced = rates.all_rates() if settings().billing else None
-    for name, model in pairs:
-        spec = usable.get(name)
-        if spec is None:
-            continue
-        if priced is not None:  # with billing on, only what has a rate can be called
-            if (name, model) in priced:
-                return spec, model
-        elif model in spec.models or catalogue.entry(name, model) or (name, model) in rates.all_rates():
+    """The provider and its model id that a call naming `model_id` would go to (with billing
+    on, a priced one), or None: a model exists for a client when aihub would route it."""
+    try:
+        routes = plan(model_id).routes
+    except ApiError:
+        return None
+    if settings().billing:
+        priced = rates.all_rates()
+        routes = tuple(route for route in routes if (route[0].name, route[1]) in priced)
+    for spec, model in routes:
+        if not spec.closed_models or model in spec.models:
             return spec, model
     return None
 

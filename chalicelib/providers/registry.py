@@ -21,7 +21,8 @@ _OPENAI_MODELS = (
 BUILTIN: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image", "moderation")),
+        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image", "moderation"),
+                     closed_models=True),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                      models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
