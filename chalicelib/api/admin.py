@@ -80,7 +80,7 @@ NonNegative = Field(default=None, ge=0)
 class RateFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["chat", "embedding", "image", "video"] | None = None
+    type: Literal["chat", "embedding", "image", "video", "moderation"] | None = None
     input_rate: float | None = NonNegative  # credits per token
     output_rate: float | None = NonNegative
     cache_read_rate: float | None = NonNegative
@@ -99,7 +99,7 @@ class RateFields(BaseModel):
 class RateCreate(RateFields):
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    type: Literal["chat", "embedding", "image", "video"] = "chat"
+    type: Literal["chat", "embedding", "image", "video", "moderation"] = "chat"
     input_rate: float = Field(default=0, ge=0)
     output_rate: float = Field(default=0, ge=0)
 

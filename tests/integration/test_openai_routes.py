@@ -300,3 +300,35 @@ def test_oversized_body_is_413_with_the_limit_in_the_routes_dialect(configured):
     small = configured.openai(key).chat.completions.create(model="demo/echo",
                                                            messages=[{"role": "user", "content": "x" * 5000}])
     assert small.choices[0].message.content
+
+
+# -- with billing on ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def billed(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    gw = start_gateway(tmp_path_factory.mktemp("billed"), {**upstream_env(fake.base_url), "AIHUB_BILLING": "on"})
+    yield gw
+    gw.stop()
+
+
+def test_billed_moderation_is_free_unless_priced_and_retrieve_shows_the_price(billed):
+    with billed.admin() as admin:
+        account = create_key(admin, credits=100)
+        client = billed.openai(account["key"])
+        free = client.moderations.create(model="demo/moderation", input="one two three")
+        assert free.results[0].flagged is False
+        (call,) = calls_of(admin, account["account_id"])
+        assert (call["status"], call["credits"]) == ("success", 0)
+
+        rate = {"provider": "demo", "model": "moderation", "type": "moderation", "input_rate": 0.01, "output_rate": 0}
+        assert admin.post("/admin/model-rates", json=rate).status_code == 201, "rate"
+        client.moderations.create(model="demo/moderation", input="one two three")
+        charged = calls_of(admin, account["account_id"])[0]
+        assert charged["prompt_tokens"] == 3 and charged["credits"] == pytest.approx(0.03)
+        balance = admin.get(f"/admin/accounts/{account['account_id']}").json()["balance"]
+        assert balance == pytest.approx(100 - 0.03)
+
+        model = client.models.retrieve("demo/moderation").model_dump()
+        assert model["pricing"]["input_rate"] == pytest.approx(0.01)
+        with pytest.raises(openai.NotFoundError):  # with billing on, an unpriced chat model cannot be sold
+            client.models.retrieve("demo/echo")
