@@ -9,7 +9,7 @@ Chalice registers each route under the path API Gateway can route (`routing.gate
 the template itself, or a prefix with a greedy `{proxy+}` tail); the view rebuilds the request
 path from API Gateway's path parameters and matches it in the shared table, as the ASGI front
 does, so both fronts pick the same Endpoint with the same parameters. (API Gateway routes a
-`{name+}` resource itself; Chalice only neither maps it to a view argument nor matches it
+`{name+}` resource itself; Chalice neither maps it to a view argument nor matches it
 locally, aws/chalice#2012, which is why the view reads the event's pathParameters.)
 """
 from __future__ import annotations

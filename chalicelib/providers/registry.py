@@ -67,8 +67,8 @@ BUILTIN: dict[str, ProviderSpec] = {
 MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tuple(
     (re.compile(pattern), routes)
     for pattern, routes in (
-        (r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage"
-         r"|omni-moderation|text-moderation)",
+        ((r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage"
+          r"|omni-moderation|text-moderation)"),
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
         (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
         (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),

@@ -15,7 +15,7 @@ from chalicelib.billing import catalogue
 from tests.fakes import anthropic as fa
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
-from tests.support import cassettes, openapi
+from tests.support import openapi
 from tests.support.gateway import Gateway, create_key, start_gateway, upstream_env
 
 ORIGIN = "https://app.example"

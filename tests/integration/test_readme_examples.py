@@ -13,8 +13,8 @@ import pytest
 from tests.support.gateway import ROOT
 
 README_URL = "http://127.0.0.1:8000"
-SECTION = re.compile(r"^## Use it from your tools\n(.*?)^## ", re.S | re.M)
-PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+SECTION = re.compile(r"^## Use it from your tools\n(.*?)^## ", re.DOTALL | re.MULTILINE)
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def _examples() -> list[str]:
@@ -39,7 +39,7 @@ def _routed(path: str) -> bool:
     return any(endpoint.path == path for endpoint in app.route.endpoints)
 
 
-@pytest.mark.parametrize("code", EXAMPLES, ids=lambda code: re.search(r"^(?:from|import) (\w+)", code, re.M).group(1))
+@pytest.mark.parametrize("code", EXAMPLES, ids=lambda code: re.search(r"^(?:from|import) (\w+)", code, re.MULTILINE).group(1))
 def test_example_runs_against_the_server(code, gateway, user, tmp_path):
     if "from google import genai" in code and not _routed("/v1beta/models/{model+}:generateContent"):
         pytest.skip("the Gemini surface (/v1beta/models/{model}:generateContent) is not on this branch yet")
