@@ -1,6 +1,8 @@
 """aihub's route table: every public route, its handler and who may call it.
 
 Handlers are named "module:function" under chalicelib/handlers and imported on first use.
+A path parameter `{name}` matches within one segment, `{name+}` any text, "/" included
+(chalicelib/gateway/routing.py).
 The Chalice app serves these on API Gateway + Lambda; `aihub serve` serves the same table
 with true streaming (chalicelib/fronts/asgi_front.py).
 """
@@ -19,7 +21,10 @@ route("GET", "/assets/{name}", "ui:asset", auth="none")
 
 # OpenAI-compatible API (any valid key)
 route("GET", "/v1/models", "openai_api:list_models")
+route("GET", "/v1/models/{id+}", "openai_api:retrieve_model")  # ids hold "/": demo/echo
 route("POST", "/v1/chat/completions", "openai_api:chat_completions")
+route("POST", "/v1/completions", "completions_api:create")
+route("POST", "/v1/moderations", "openai_api:moderations")
 route("POST", "/v1/embeddings", "openai_api:embeddings")
 route("POST", "/v1/images/generations", "openai_api:image_generations")
 route("GET", "/v1/credits", "openai_api:credits")
@@ -51,7 +56,7 @@ route("POST", "/admin/providers/{name}/credentials", "providers:add_credential",
 route("PATCH", "/admin/credentials/{id}", "providers:update_credential", auth="admin")
 route("DELETE", "/admin/credentials/{id}", "providers:delete_credential", auth="admin")
 route("POST", "/admin/credentials/{id}/check", "providers:check_credential", auth="admin")
-route("POST", "/admin/models/{provider}/{model}/probe", "providers:probe_model", auth="admin")
+route("POST", "/admin/models/{provider}/{model+}/probe", "providers:probe_model", auth="admin")
 
 # Scheduled work (on Lambda; `aihub serve` runs the same in a background task)
 route.every(minutes=1, handler_ref="maintenance:run")

@@ -46,6 +46,9 @@ class Settings:
     # routes small documents.
     max_body: int = 32 * MiB
     max_admin_body: int = 1 * MiB
+    # Browser origins allowed to call the API (CORS); "*" only when set so. The web UI is
+    # served by the gateway itself (same origin), so it needs none.
+    cors_origins: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -127,6 +130,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
         max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
         max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
+        cors_origins=tuple(o.strip().rstrip("/") for o in (env.get("AIHUB_CORS_ORIGINS") or "").split(",") if o.strip()),
         env=env,
     )
 

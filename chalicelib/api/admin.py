@@ -104,7 +104,7 @@ class KeyUpdate(BaseModel):
 class RateFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["chat", "embedding", "image", "video"] | None = None
+    type: Literal["chat", "embedding", "image", "video", "moderation"] | None = None
     input_rate: RateValue | None = None  # credits per token
     output_rate: RateValue | None = None
     cache_read_rate: RateValue | None = None
@@ -125,7 +125,7 @@ class RateFields(BaseModel):
 class RateCreate(RateFields):
     provider: Name
     model: Name
-    type: Literal["chat", "embedding", "image", "video"] = "chat"
+    type: Literal["chat", "embedding", "image", "video", "moderation"] = "chat"
     input_rate: RateValue = 0
     output_rate: RateValue = 0
 

@@ -153,3 +153,35 @@ class ImageRequest(_Open):
     size: str | None = None
     # Streamed image generation (partial images) is not relayed: refuse it before it costs.
     stream: Literal[False] | None = None
+
+
+class CompletionRequest(_Open):
+    """The legacy text completion: a prompt as text, tokens, or a batch of either."""
+
+    model: str = Field(min_length=1)
+    prompt: str | list[str] | list[int] | list[list[int]]
+    stream: StrictBool | None = None
+    stream_options: StreamOptions | None = None
+    n: int | None = Field(default=None, ge=1, le=128)
+    max_tokens: int | None = Field(default=None, ge=0)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    suffix: str | None = None
+    echo: StrictBool | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    best_of: int | None = Field(default=None, ge=0, le=20)
+
+
+class ModerationRequest(_Open):
+    model: str | None = None
+    input: str | list[str] | list[dict[str, Any]]
+
+    @model_validator(mode="after")
+    def _input_not_empty(self) -> ModerationRequest:
+        if self.input == "" or self.input == []:
+            raise ValueError("input must not be empty")
+        return self

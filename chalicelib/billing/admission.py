@@ -61,9 +61,17 @@ def _too_many(message: str, code: str, retry_after: int, headers: dict[str, str]
                     headers={**headers, "retry-after": str(max(1, retry_after))})
 
 
-def priced(plan: Plan) -> tuple[Plan, dict[tuple[str, str], cost.Rate]]:
-    """With billing on, only routes that have a rate may serve the call."""
+# Call kinds a provider does not bill (OpenAI's moderations): with billing on, a model of one
+# of these without a rate is served free rather than refused.
+FREE_UNLESS_PRICED = frozenset({"moderation"})
+
+
+def priced(plan: Plan, *, required: bool = True) -> tuple[Plan, dict[tuple[str, str], cost.Rate]]:
+    """With billing on, only routes that have a rate may serve the call; where no rate is
+    `required` (a kind that is free unless priced), every route may, and an unpriced one is free."""
     found = {(spec.name, model): r for spec, model in plan.routes if (r := rates.rate_for(spec.name, model))}
+    if not found and not required:
+        return plan, found
     if not found:
         raise ApiError(400, f"The model '{plan.model}' has no rate, so it cannot be sold; an admin must set one "
                             "(POST /admin/model-rates).", code="model_not_priced", param="model")
@@ -85,8 +93,8 @@ async def admit(record: CallRecord, who: Principal, plan: Plan, body: dict[str, 
     found: dict[tuple[str, str], cost.Rate] = {}
     hold = 0
     if billed:
-        plan, found = priced(plan)
-        hold = max(cost.reservation(r, kind, body) for r in found.values())
+        plan, found = priced(plan, required=kind not in FREE_UNLESS_PRICED)
+        hold = max((cost.reservation(r, kind, body) for r in found.values()), default=0)
     now = time.time()
     minute, day, month, minute_left, day_left = _periods(now)
     admission = Admission(request_id, who.key_id, minute if limited else None, hold, found)

@@ -1,21 +1,20 @@
-"""The streaming front: an ASGI app over the Chalice app's own route table.
+"""The streaming front: an ASGI app over app.py's route table.
 
-It walks `app.routes` (filled by app.py) and calls the same Endpoints through the same
-dispatch, but sends SSE frames as they arrive. A client that disconnects mid-stream stops the
+It matches the same Endpoints (`Routes.table`, filled by app.py) and calls them through the
+same dispatch, but sends SSE frames as they arrive. A client that disconnects mid-stream stops the
 sending; the pipeline then drains the provider so the call is still recorded in full.
 """
 from __future__ import annotations
 
 import asyncio
 import gzip
-import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
-from chalicelib.errors import ApiError
-from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, finish, not_routed, without_body
-from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, check_body_size, fold_headers
+from chalicelib.gateway.dispatch import Endpoint, body_too_large, dispatch, error_response, finish, routed, without_body
+from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, fold_headers
+from chalicelib.gateway.routing import RouteTable
 
 # The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
 # on every call). On AWS, API Gateway compresses (minimum_compression_size in .chalice/config.json).
@@ -28,32 +27,18 @@ def _gzip(body: bytes) -> bytes:
     return gzip.compress(body, 6)
 
 
-def compile_routes(chalice_app: Any) -> list[tuple[re.Pattern[str], dict[str, Endpoint]]]:
-    table = []
-    for path, methods in chalice_app.routes.items():
-        pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
-        table.append((pattern, {m: entry.view_function.endpoint for m, entry in methods.items()}))
-    # Literal paths before parameterised ones, so /admin/keys/x never shadows a fixed route.
-    table.sort(key=lambda item: item[0].pattern.count("(?P<"))
-    return table
-
-
 def _headers(response: ApiResponse) -> list[tuple[bytes, bytes]]:
     # A value can carry client text (the model id in x-aihub-model): it must not fail the response.
     return [(k.encode("latin-1"), v.encode("latin-1", errors="replace")) for k, v in response.headers.items()]
 
 
-class AsgiApp:
-    def __init__(self, chalice_app: Any) -> None:
-        self.routes = compile_routes(chalice_app)
+class _TooLarge(Exception):
+    pass
 
-    def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str] | None]:
-        for pattern, methods in self.routes:
-            found = pattern.match(path)
-            if found:
-                endpoint = methods.get(method)
-                return endpoint, found.groupdict(), (None if endpoint else list(methods))
-        return None, {}, None
+
+class AsgiApp:
+    def __init__(self, routes: RouteTable[Endpoint]) -> None:
+        self.routes = routes
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -70,27 +55,33 @@ class AsgiApp:
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
             repeated=repeated,
         )
-        endpoint, params, allowed = self.match(method, path)
-        if endpoint is None:
-            response = not_routed(req, allowed)
-        else:
-            response = await self._respond(endpoint, req, params, receive)
+        found = self.routes.match(method, path)
+        endpoint, allowed = (found.target, found.allowed) if found else (None, ())
+        response = None
+        if endpoint is not None:
+            limit = body_limit(endpoint.auth)
+            try:
+                req.body = await self._read_body(receive, limit)
+            except _TooLarge:
+                response = finish(req, error_response(body_too_large(limit), endpoint.dialect))
+        response = response or routed(endpoint, req, allowed)
+        if response is None:
+            assert endpoint is not None and found is not None
+            req.params = found.params
+            response = await self._respond(endpoint, req)
         if method == "HEAD":
             response = await without_body(response)
         await self._send(send, receive, response)
 
-    async def _respond(self, endpoint: Endpoint, req: ApiRequest, params: dict[str, str], receive: Any) -> ApiResponse:
-        try:
-            req.body = await self._read_body(receive, body_limit(endpoint.auth))
-        except ApiError as error:
-            return finish(req, error_response(error))
-        req.params = params
+    async def _respond(self, endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
         response = await dispatch(endpoint, req)
         if (isinstance(response.body, bytes) and len(response.body) >= MIN_COMPRESS
                 and response.headers.get("content-type", "").startswith(COMPRESSIBLE)
                 and "gzip" in req.headers.get("accept-encoding", "")):
             response.body = _gzip(response.body)
-            response.headers.update({"content-encoding": "gzip", "vary": "accept-encoding"})
+            vary = response.headers.get("vary")
+            response.headers.update({"content-encoding": "gzip",
+                                     "vary": f"{vary}, accept-encoding" if vary else "accept-encoding"})
         return response
 
     @staticmethod
@@ -103,7 +94,8 @@ class AsgiApp:
                 break
             part = message.get("body", b"")
             size += len(part)
-            check_body_size(size, limit)  # stop reading at the limit: never buffer more
+            if size > limit:  # refused while it arrives: an oversized body is never held whole
+                raise _TooLarge
             parts.append(part)
             if not message.get("more_body"):
                 break
@@ -159,4 +151,4 @@ def create_app() -> AsgiApp:
     """The ASGI application of `aihub serve` (uvicorn factory)."""
     import app as chalice_module
 
-    return AsgiApp(chalice_module.app)
+    return AsgiApp(chalice_module.route.table)

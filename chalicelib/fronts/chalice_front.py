@@ -3,16 +3,25 @@
 Chalice views are synchronous and API Gateway buffers every response, so each view runs the
 async handler on this thread's event loop (kept for the life of a warm container, with its
 pooled HTTP client) and a stream is collected into one valid SSE body. Every GET route answers
-HEAD too (the ASGI front finds both in the same table).
+HEAD too, and every path OPTIONS (CORS preflight).
+
+Chalice registers each route under the path API Gateway can route (`routing.gateway_path`:
+the template itself, or a prefix with a greedy `{proxy+}` tail); the view rebuilds the request
+path from API Gateway's path parameters and matches it in the shared table, as the ASGI front
+does, so both fronts pick the same Endpoint with the same parameters. (API Gateway routes a
+`{name+}` resource itself; Chalice neither maps it to a view argument nor matches it
+locally, aws/chalice#2012, which is why the view reads the event's pathParameters.)
 """
 from __future__ import annotations
 
 import importlib
 from typing import Any
 
-from chalicelib.gateway.dispatch import Endpoint, dispatch, secure, without_body
+from chalicelib.gateway.dispatch import Endpoint, dispatch, routed, secure, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
+from chalicelib.gateway.routing import RouteTable, concrete_path, gateway_path
+
 
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)
@@ -39,31 +48,42 @@ def _secured(event: Any, get_response: Any) -> Any:
 
 
 class ChaliceView:
-    """A Chalice view function that carries its Endpoint, so other fronts can find it."""
+    """The Chalice view of one gateway path: finds the Endpoint in the shared table and runs it."""
 
-    def __init__(self, app: Any, endpoint: Endpoint) -> None:
+    def __init__(self, app: Any, table: RouteTable[Endpoint], path: str, name: str) -> None:
         self.app = app
-        self.endpoint = endpoint
-        self.__name__ = endpoint.name
+        self.table = table
+        self.path = path  # as registered with Chalice (API Gateway's resource path)
+        self.__name__ = name
 
-    def __call__(self, **params: str) -> Any:
+    def __call__(self, **_: str) -> Any:
         from chalice import Response
 
         current = self.app.current_request
         headers, repeated = fold_headers(_header_pairs(current))
+        params = current.to_original_event().get("pathParameters") or {}
         req = ApiRequest(
             method=current.method,
-            path=current.context.get("path") or self.endpoint.path,
+            path=concrete_path(self.path, params),
             headers=headers,
             body=current.raw_body or b"",
             query=dict(current.query_params or {}),
-            params=params,
             repeated=repeated,
         )
-        response = event_loop().run_until_complete(_buffered(self.endpoint, req))
+        response = event_loop().run_until_complete(self._respond(req))
         assert isinstance(response.body, bytes)
-        headers: dict[str, str | list[str]] = {**response.headers}
-        return Response(body=response.body.decode(), status_code=response.status, headers=headers)
+        out: dict[str, str | list[str]] = {**response.headers}
+        return Response(body=response.body.decode(), status_code=response.status, headers=out)
+
+    async def _respond(self, req: ApiRequest) -> ApiResponse:
+        found = self.table.match(req.method, req.path)
+        endpoint = found.target if found else None
+        early = routed(endpoint, req, found.allowed if found else ())
+        if early is not None:
+            return early
+        assert endpoint is not None and found is not None
+        req.params = found.params
+        return await _buffered(endpoint, req)
 
 
 class Routes:
@@ -71,14 +91,26 @@ class Routes:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        self.table: RouteTable[Endpoint] = RouteTable()  # what both fronts match requests in
+        self.endpoints: list[Endpoint] = []
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
 
     def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key",
                  dialect: str = "openai_chat") -> None:
+        """One route; `path` may hold greedy parameters (`{id+}`, see chalicelib.gateway.routing)."""
         endpoint = Endpoint(method, path, handler_ref, auth, dialect)
         methods = [method, "HEAD"] if method == "GET" else [method]
-        self.app.route(path, methods=methods, name=endpoint.name)(ChaliceView(self.app, endpoint))
+        for each in methods:
+            self.table.add(each, path, endpoint)
+        self.endpoints.append(endpoint)
+        # Routes that share a gateway path share its registrations (one per method).
+        registered = gateway_path(path)
+        taken = self.app.routes.get(registered, {})
+        new = [m for m in [*methods, "OPTIONS"] if m not in taken]
+        if new:
+            view = ChaliceView(self.app, self.table, registered, endpoint.name)
+            self.app.route(registered, methods=new, name=endpoint.name)(view)
 
     def every(self, *, minutes: int, handler_ref: str) -> None:
         """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""

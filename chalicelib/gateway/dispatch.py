@@ -12,7 +12,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from chalicelib.errors import ApiError, internal_error
-from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, check_body_size, json_response
+from chalicelib.gateway import cors
+from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, json_response
 from chalicelib.gateway.loops import offload
 
 log = logging.getLogger("aihub")
@@ -76,13 +77,30 @@ def secure(headers: dict[str, str]) -> None:
 def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
     """What every response leaving the gateway carries, whichever front and path it took."""
     secure(response.headers)
+    cors.decorate(req, response)
     response.headers["x-request-id"] = req.request_id
     return response
 
 
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, f"The request body is larger than {limit} bytes ({limit / 2**20:.3g} MiB), the most this "
+                         "route takes (AIHUB_MAX_BODY; AIHUB_MAX_ADMIN_BODY for /admin routes).", code="body_too_large")
+
+
+def routed(endpoint: Endpoint | None, req: ApiRequest, allowed: tuple[str, ...]) -> ApiResponse | None:
+    """The answer a front gives without running a handler: a preflight, 404 or 405, or a body
+    over the limit (in the route's own dialect); None when the endpoint should run."""
+    if req.method == "OPTIONS" and allowed:
+        return finish(req, cors.preflight(req, allowed))
+    if endpoint is None:
+        return not_routed(req, list(allowed))
+    if len(req.body) > (limit := body_limit(endpoint.auth)):  # the Chalice front reads bodies whole
+        return finish(req, error_response(body_too_large(limit), endpoint.dialect))
+    return None
+
+
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     try:
-        check_body_size(len(req.body), body_limit(endpoint.auth))  # the Chalice front reads bodies whole
         who = None
         if endpoint.auth != "none":
             from chalicelib.gateway.auth import authenticate

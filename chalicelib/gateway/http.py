@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 
 from chalicelib.config import settings
-from chalicelib.errors import ApiError
 
 JSON = "application/json"
 SSE = "text/event-stream"
@@ -88,8 +87,3 @@ def body_limit(auth: str) -> int:
     cfg = settings()
     return cfg.max_admin_body if auth == "admin" else cfg.max_body
 
-
-def check_body_size(size: int, limit: int) -> None:
-    if size > limit:
-        raise ApiError(413, f"The request body is larger than {limit} bytes, the most this route takes.",
-                       code="body_too_large")

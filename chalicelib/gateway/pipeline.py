@@ -246,3 +246,14 @@ async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any]) -> A
 
 async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
     return await _run(Call(req, who, "image", body), lambda a, t: a.images(t, body))
+
+
+async def moderations(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
+    async def invoke(adapter: Adapter, target: Target) -> Result:
+        moderate = getattr(adapter, "moderations", None)
+        if moderate is None:
+            raise ApiError(400, f"{target.provider.name}/{target.model} is not a moderation model.", param="model",
+                           code="model_not_supported")
+        return await moderate(target, body)
+
+    return await _run(Call(req, who, "moderation", body), invoke)

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible routes: models, chat, embeddings, images, credits."""
+"""The OpenAI-compatible routes: models, chat, legacy completions, embeddings, images,
+moderations, credits."""
 from __future__ import annotations
 
 import time
@@ -7,18 +8,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib.api.anthropic import ModelsQuery
-from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest
+from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest, ModerationRequest
 from chalicelib.api.validation import json_body, normalised, validate
 from chalicelib.billing.units import from_minor
 from chalicelib.config import settings
-from chalicelib.errors import bad_request
+from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.billing import rates
+from chalicelib.billing import catalogue, rates
 from chalicelib.billing.cost import Rate
 from chalicelib.credentials import pool
 from chalicelib.gateway import catalog
+from chalicelib.gateway.resolve import plan
+from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
@@ -59,6 +62,44 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
     return json_response({"object": "list", "data": data})
 
 
+def _served(model_id: str) -> tuple[ProviderSpec, str] | None:
+    """The provider and its model id that a call naming `model_id` would go to (with billing
+    on, a priced one), or None: a model exists for a client when aihub would route it."""
+    try:
+        routes = plan(model_id).routes
+    except ApiError:
+        return None
+    if settings().billing:
+        priced = rates.all_rates()
+        routes = tuple(route for route in routes if (route[0].name, route[1]) in priced)
+    for spec, model in routes:
+        if not spec.closed_models or model in spec.models:
+            return spec, model
+    return None
+
+
+async def retrieve_model(req: ApiRequest, who: Principal) -> ApiResponse:
+    """OpenAI's Model object, with what aihub knows of the model: its limits from the shipped
+    catalogue and, with billing on, its price."""
+    model_id = req.params["id"]
+    found = _served(model_id)
+    if found is None:
+        raise ApiError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
+                       param="model", code="model_not_found")
+    spec, model = found
+    out: dict[str, object] = {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED,
+                              "owned_by": spec.name}
+    known = catalogue.entry(spec.name, model) or {}
+    for ours, theirs in (("type", "type"), ("context_window", "max_input_tokens"),
+                         ("max_output_tokens", "max_output_tokens")):
+        if known.get(theirs) is not None:
+            out[ours] = known[theirs]
+    rate = rates.rate_for(spec.name, model) if settings().billing else None
+    if rate is not None:
+        out["pricing"] = _priced(rate)
+    return json_response(out)
+
+
 def _checked(model: type[BaseModel], req: ApiRequest) -> dict[str, Any]:
     body = json_body(req.body)
     return normalised(validate(model, body), body)
@@ -74,6 +115,12 @@ async def embeddings(req: ApiRequest, who: Principal) -> ApiResponse:
 
 async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
     return await pipeline.images(req, who, _checked(ImageRequest, req))
+
+
+async def moderations(req: ApiRequest, who: Principal) -> ApiResponse:
+    # OpenAI's default when no model is named
+    return await pipeline.moderations(req, who, {"model": "omni-moderation-latest",
+                                                 **_checked(ModerationRequest, req)})
 
 
 async def credits(req: ApiRequest, who: Principal) -> ApiResponse:

@@ -53,6 +53,7 @@ class ProviderSpec:
     # For credentials of several fields (AWS): (field, env var) pairs; the first is required.
     secret_env: tuple[tuple[str, str], ...] = ()
     models: tuple[str, ...] = ()  # models listed by /v1/models when the provider is usable
+    closed_models: bool = False  # serves only `models` (else any id the provider knows passes)
     model_map: tuple[tuple[str, str], ...] = ()  # client-facing id -> provider's own id
     # A bare model name reaches this provider only when model_map knows it (its own ids differ).
     bare_names_mapped_only: bool = False

@@ -1,4 +1,4 @@
-"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`.
+"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`, `demo/moderation`.
 
 Deterministic answers computed locally, in OpenAI's wire format, with usage, so a fresh
 `make serve` answers with no provider key. Its stream is produced as OpenAI-dialect SSE events
@@ -26,6 +26,13 @@ from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 CHAT_MODELS = {"echo"}
+# demo/moderation flags an input (as harassment) when, and only when, it contains this word.
+FLAG_WORD = "aihub-flag"
+MODERATION_CATEGORIES = (
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/instructions", "self-harm/intent", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+)
 
 
 def _text_of(content: Any) -> str:
@@ -109,8 +116,25 @@ def png(prompt: str, size: int = 8) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
+def moderation_result(text: str) -> dict[str, Any]:
+    flagged = FLAG_WORD in text.lower()
+    return {
+        "flagged": flagged,
+        "categories": {c: flagged and c == "harassment" for c in MODERATION_CATEGORIES},
+        "category_scores": {c: (0.99 if flagged and c == "harassment" else 0.0001) for c in MODERATION_CATEGORIES},
+        "category_applied_input_types": {c: ["text"] for c in MODERATION_CATEGORIES},
+    }
+
+
+def _moderation_texts(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    # a list of texts, or of OpenAI's multi-modal parts (only the text parts are read)
+    return [v if isinstance(v, str) else str(v.get("text") or "") for v in value if isinstance(v, (str, dict))]
+
+
 def _require(target: Target, kind: str) -> None:
-    expected = {"chat": "echo", "embedding": "embed", "image": "image"}[kind]
+    expected = {"chat": "echo", "embedding": "embed", "image": "image", "moderation": "moderation"}[kind]
     if target.model != expected:
         raise bad_request(f"demo/{target.model} is not a {kind} model; use demo/{expected}.", param="model",
                           code="model_not_supported")
@@ -158,6 +182,14 @@ class DemoAdapter:
             "usage": {"prompt_tokens": prompt, "total_tokens": prompt},
         }
         return Result(orjson.dumps(data), Usage(input_tokens=prompt), 0.0)
+
+    async def moderations(self, target: Target, body: dict[str, Any]) -> Result:
+        _require(target, "moderation")
+        texts = _moderation_texts(body["input"])
+        digest = hashlib.sha256(orjson.dumps(texts)).hexdigest()[:24]
+        data = {"id": "modr-demo-" + digest, "model": "demo/moderation",
+                "results": [moderation_result(text) for text in texts]}
+        return Result(orjson.dumps(data), Usage(input_tokens=sum(tokens(t) for t in texts)), 0.0)
 
     async def images(self, target: Target, body: dict[str, Any]) -> Result:
         _require(target, "image")

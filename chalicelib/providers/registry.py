@@ -14,14 +14,15 @@ from chalicelib.providers.base import Adapter, Credential, ProviderSpec
 
 _OPENAI_MODELS = (
     "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o",
-    "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large",
-    "dall-e-3", "gpt-image-1",
+    "gpt-4o-mini", "o3", "o4-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "text-embedding-3-large",
+    "dall-e-3", "gpt-image-1", "omni-moderation-latest",
 )
 
 BUILTIN: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image")),
+        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image", "moderation"),
+                     closed_models=True),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                      models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
@@ -66,7 +67,8 @@ BUILTIN: dict[str, ProviderSpec] = {
 MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tuple(
     (re.compile(pattern), routes)
     for pattern, routes in (
-        (r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage)",
+        ((r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage"
+          r"|omni-moderation|text-moderation)"),
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
         (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
         (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),

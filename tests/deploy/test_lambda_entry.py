@@ -1,7 +1,8 @@
 """The Lambda entry points, in process, with the prod stage's environment.
 
 `chalice.test.Client` turns requests into API Gateway proxy events and hands them to `app.app`,
-the API function's handler; one test builds such an event by hand, as API Gateway sends it.
+the API function's handler; other tests build such events by hand, as API Gateway sends them
+(tests/support/apigw.py), which greedy path parameters need.
 The prod stage's settings apply (rollback journal, billing on) on a local database file, with
 the secrets given directly (on AWS they come from Secrets Manager: docs/DEPLOY.md).
 """
@@ -11,12 +12,12 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from tests.deploy.conftest import ROOT
+from tests.support import apigw
 from tests.support.gateway import ADMIN_KEY, TEST_SECRET
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
@@ -41,43 +42,51 @@ def prod_client(tmp_path: Path, local_env) -> Iterator[tuple[Client, Path]]:
 
 
 def _routes() -> list[tuple[str, str]]:
+    """Every route app.py declares (GET ones answer HEAD too)."""
     import app
 
-    return sorted((method, path) for path, methods in app.app.routes.items() for method in methods)
+    return sorted((method, e.path) for e in app.route.endpoints
+                  for method in ([e.method, "HEAD"] if e.method == "GET" else [e.method]))
 
 
 def _concrete(path: str) -> str:
-    return (path.replace("{provider}", "demo").replace("{model}", "echo")
-            .replace("{name}", "no-such-provider").replace("{id}", "no-such-id"))
+    return (path.replace("{provider}", "demo").replace("{model+}", "mistralai/mistral-7b")
+            .replace("{name}", "no-such-provider").replace("{id}", "no-such-id").replace("{id+}", "no/such-id"))
 
 
-def _check_shape(response: Any, where: str, method: str) -> None:
-    assert response.headers.get("x-request-id"), where
-    assert response.headers.get("x-content-type-options") == "nosniff", where
-    assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", ""), where
-    if method == "HEAD":  # the GET's status and headers, no body
-        assert response.body == b"", where
+def _check_shape(status: int, headers: dict[str, str], body: bytes, where: str, method: str) -> None:
+    assert headers.get("x-request-id"), where
+    assert headers.get("x-content-type-options") == "nosniff", where
+    assert "frame-ancestors 'none'" in headers.get("content-security-policy", ""), where
+    if method in ("HEAD", "OPTIONS"):  # HEAD: the GET's status and headers; OPTIONS: a preflight
+        assert body == b"", where
         return
-    assert "Traceback" not in response.body.decode(errors="replace"), where
-    if response.status_code >= 400:
-        error = response.json_body["error"]
-        assert error["message"] and error["code"], where
+    assert "Traceback" not in body.decode(errors="replace"), where
+    if status >= 400:
+        error = json.loads(body)["error"]  # OpenAI's shape has a code, Anthropic's a type
+        assert error["message"] and (error.get("code") or error.get("type")), where
 
 
 @pytest.mark.parametrize(("method", "path"), _routes(), ids=lambda v: v.replace("/", "_"))
 def test_every_route_answers_through_the_lambda_handler(prod_client, method, path):
+    import app
+
     client, _ = prod_client
     url = _concrete(path)
     body = b"{}" if method in ("POST", "PATCH", "PUT") else b""
-    anonymous = client.http.request(method, url, headers={"content-type": "application/json"}, body=body)
-    _check_shape(anonymous, f"{method} {path} without a key", method)
-    if path in PUBLIC:
-        assert anonymous.status_code in (200, 404), anonymous.body  # 404: the asset named here does not exist
-    else:
-        assert anonymous.status_code == 401, anonymous.body
-    admin = client.http.request(method, url, headers=ADMIN, body=body)
-    _check_shape(admin, f"{method} {path} as admin", method)
-    assert admin.status_code < 500, (method, path, admin.status_code, admin.body[:300])
+    with client.http._patched_env_vars(client.http._config.scope("prod", "api_handler").environment_variables):
+        status, headers, out = apigw.call(app.app, method, url, headers={"content-type": "application/json"}, body=body)
+        _check_shape(status, headers, out, f"{method} {path} without a key", method)
+        if path in PUBLIC:
+            assert status in (200, 404), out  # 404: the asset named here does not exist
+        else:
+            assert status == 401, out
+        status, headers, out = apigw.call(app.app, method, url, headers=ADMIN, body=body)
+        _check_shape(status, headers, out, f"{method} {path} as admin", method)
+        assert status < 500, (method, path, status, out[:300])
+        status, headers, out = apigw.call(app.app, "OPTIONS", url)
+        _check_shape(status, headers, out, f"OPTIONS {path}", "OPTIONS")
+        assert status == 204 and method in headers["allow"], (path, status, headers)
 
 
 def test_a_user_session_on_the_prod_settings(prod_client):

@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 from tests.fakes.upstream import FakeUpstream
-from tests.support import cassettes, openapi
+from tests.support import apigw, cassettes, openapi
 from tests.support.gateway import ADMIN_KEY, upstream_env
 
 AUTH = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
@@ -144,3 +144,57 @@ def test_two_authorization_headers_through_api_gateway_are_refused(lambda_client
     assert app.app(one, None)["statusCode"] == 200
     refused = app.app(two, None)
     assert refused["statusCode"] == 400 and json.loads(refused["body"])["error"]["code"] == "ambiguous_api_key"
+
+
+def _lambda_env(local_env, fake, tmp_path, **extra: str) -> None:
+    local_env({**upstream_env(fake.base_url), "AIHUB_DB": str(tmp_path / "lambda.db"), "AIHUB_ADMIN_KEY": ADMIN_KEY,
+               **extra})
+
+
+def test_greedy_path_parameters_through_api_gateway_events(fake, tmp_path, local_env):
+    """API Gateway routes /v1/models/demo/echo to the {id+} resource and the probe of a model id
+    to the {proxy+} tail Chalice registered; the view finds the route in the shared table."""
+    import app
+
+    _lambda_env(local_env, fake, tmp_path)
+    status, headers, body = apigw.call(app.app, "GET", "/v1/models/demo/echo", headers=AUTH)
+    assert status == 200 and apigw.json_of(body)["id"] == "demo/echo" and headers["x-request-id"]
+    status, _, body = apigw.call(app.app, "GET", "/v1/models/demo/nope", headers=AUTH)
+    assert status == 404 and apigw.json_of(body)["error"]["code"] == "model_not_found"
+    status, _, body = apigw.call(app.app, "POST", "/admin/models/demo/echo/probe", headers=AUTH)
+    assert status == 200 and apigw.json_of(body)["model"] == "echo" and apigw.json_of(body)["available"] is True
+    status, headers, _ = apigw.call(app.app, "GET", "/admin/models/demo/echo/probe", headers=AUTH)
+    assert status == 405 and "POST" in headers["allow"]  # Chalice's own answer: no GET is registered there
+
+
+def test_completions_and_moderations_on_lambda(fake, lambda_client):
+    body = json.dumps({"model": "demo/echo", "prompt": "on lambda", "stream": True})
+    response = lambda_client.http.post("/v1/completions", headers=AUTH, body=body)
+    events = [line[6:] for line in response.body.decode().split("\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert "".join(orjson.loads(e)["choices"][0]["text"] for e in events[:-1] if orjson.loads(e)["choices"]) \
+        == "This is aihub's offline demo model. You said: on lambda"
+    flagged = lambda_client.http.post("/v1/moderations", headers=AUTH,
+                                      body=json.dumps({"model": "demo/moderation", "input": "aihub-flag"}))
+    assert flagged.json_body["results"][0]["flagged"] is True
+
+
+def test_cors_and_413_on_lambda(fake, tmp_path, local_env):
+    import app
+
+    _lambda_env(local_env, fake, tmp_path, AIHUB_CORS_ORIGINS="https://app.example", AIHUB_MAX_BODY="1048")
+    asked = {"origin": "https://app.example", "access-control-request-method": "POST",
+             "access-control-request-headers": "authorization, x-stainless-arch"}
+    status, headers, body = apigw.call(app.app, "OPTIONS", "/v1/chat/completions", headers=asked)
+    assert status == 204 and body == b"" and headers["access-control-allow-origin"] == "https://app.example"
+    assert "x-stainless-arch" in headers["access-control-allow-headers"]
+    status, headers, _ = apigw.call(app.app, "OPTIONS", "/v1/chat/completions",
+                                    headers={**asked, "origin": "https://evil.example"})
+    assert status == 204 and "access-control-allow-origin" not in headers
+    status, headers, _ = apigw.call(app.app, "GET", "/v1/models", headers={**AUTH, "origin": "https://app.example"})
+    assert status == 200 and headers["access-control-allow-origin"] == "https://app.example"
+    big = json.dumps({"model": "demo/echo", "max_tokens": 5, "messages": [{"role": "user", "content": "x" * 2000}]})
+    status, _, body = apigw.call(app.app, "POST", "/v1/chat/completions", headers=AUTH, body=big)
+    assert status == 413 and apigw.json_of(body)["error"]["code"] == "body_too_large"
+    status, _, body = apigw.call(app.app, "POST", "/v1/messages", headers=AUTH, body=big)
+    assert status == 413 and apigw.json_of(body)["type"] == "error"

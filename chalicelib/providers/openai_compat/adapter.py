@@ -4,9 +4,19 @@ from __future__ import annotations
 from typing import Any
 
 from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target
+from chalicelib.providers.base import Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.streaming import TranslatedStream, estimate_tokens, prompt_chars
+
+
+def json_chars(value: Any) -> int:
+    """Characters of text in a string or a list of strings and text parts."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(json_chars(v) if isinstance(v, str) else len(str(v.get("text") or ""))
+                   for v in value if isinstance(v, (str, dict)))
+    return 0
 
 
 async def call_json(target: Target, path: str, body: dict[str, Any]) -> Result:
@@ -39,6 +49,25 @@ class OpenAICompatAdapter:
         return await http.open_stream(target, "/responses", {**body, "model": target.model},
                                       translate.ResponsesRelay(target.provider.name, target.credential),
                                       prompt_chars=prompt_chars)
+
+    async def completions(self, target: Target, body: dict[str, Any]) -> Result:
+        """OpenAI's legacy /completions, natively: the client's body but for the model id."""
+        upstream, _ = translate.request_body(body, target.model)
+        return await call_json(target, "/completions", upstream)
+
+    async def completions_stream(self, target: Target, body: dict[str, Any], *, prompt_chars: int) -> TranslatedStream:
+        """The same, streamed; usage is asked for upstream and kept from the client unless it asked."""
+        upstream, wants_usage = translate.request_body(body, target.model, stream=True)
+        return await http.open_stream(target, "/completions", upstream,
+                                      translate.StreamState(target.provider.name, wants_usage, target.credential),
+                                      prompt_chars=prompt_chars)
+
+    async def moderations(self, target: Target, body: dict[str, Any]) -> Result:
+        """OpenAI reports no usage for moderations: the input is estimated, so a rate can bill it."""
+        result = await call_json(target, "/moderations", {**body, "model": target.model})
+        if not (result.usage.input_tokens or result.usage.output_tokens):
+            result.usage = Usage(input_tokens=estimate_tokens(json_chars(body.get("input"))), estimated=True)
+        return result
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         return await call_json(target, "/embeddings", {**body, "model": target.model})

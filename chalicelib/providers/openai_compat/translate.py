@@ -127,6 +127,9 @@ def translate_event(state: StreamState, data: bytes) -> bytes | None:
         content = delta.get("content")
         if content:
             state.output_chars += len(content)
+        text = choice.get("text")  # a legacy text completion's chunk
+        if isinstance(text, str):
+            state.output_chars += len(text)
         for call in delta.get("tool_calls") or ():
             state.output_chars += len((call.get("function") or {}).get("arguments") or "")
         if choice.get("finish_reason"):
