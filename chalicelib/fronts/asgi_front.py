@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from chalicelib.errors import ApiError
+from chalicelib.fronts import paths
 from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, finish, not_routed, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 
@@ -30,13 +31,9 @@ def _gzip(body: bytes) -> bytes:
 
 
 def compile_routes(chalice_app: Any) -> list[tuple[re.Pattern[str], dict[str, Endpoint]]]:
-    table = []
-    for path, methods in chalice_app.routes.items():
-        pattern = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
-        table.append((pattern, {m: entry.view_function.endpoint for m, entry in methods.items()}))
-    # Literal paths before parameterised ones, so /admin/keys/x never shadows a fixed route.
-    table.sort(key=lambda item: item[0].pattern.count("(?P<"))
-    return table
+    ordered = sorted(chalice_app.routes.items(), key=lambda item: paths.precedence(item[0]))
+    return [(paths.pattern(path), {m: entry.view_function.endpoint for m, entry in methods.items()})
+            for path, methods in ordered]
 
 
 def _headers(response: ApiResponse) -> list[tuple[bytes, bytes]]:

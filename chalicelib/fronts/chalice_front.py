@@ -57,7 +57,9 @@ class ChaliceView:
             headers=headers,
             body=current.raw_body or b"",
             query=dict(current.query_params or {}),
-            params=params,
+            # Chalice passes only `{name}` parameters as arguments; a greedy `{name+}` one is
+            # in the event's pathParameters alone (chalicelib/fronts/paths.py).
+            params={**(current.uri_params or {}), **params},
             repeated=repeated,
         )
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
