@@ -37,9 +37,11 @@ route("DELETE", "/v1/responses/{id}", "responses_api:delete", dialect="openai_re
 route("GET", "/v1/responses/{id}/input_items", "responses_api:input_items", dialect="openai_responses")
 
 # Google's generateContent API for the google-genai SDK (key as `x-goog-api-key`, `?key=` or
-# bearer): {model}:generateContent, :streamGenerateContent?alt=sse, :countTokens, :embedContent,
-# :batchEmbedContents; `{model+}` is greedy, for model ids with `/` (chalicelib/fronts/paths.py)
-route("POST", "/v1beta/models/{model+}", "gemini_api:call", dialect="gemini_generate")
+# bearer), under v1beta and v1 (the SDK's default): {id}:generateContent,
+# :streamGenerateContent?alt=sse, :countTokens, :embedContent, :batchEmbedContents; `{id+}` is
+# greedy, for model ids with `/` (chalicelib/fronts/paths.py)
+route("POST", "/v1beta/models/{id+}", "gemini_api:call", dialect="gemini_generate")
+route("POST", "/v1/models/{id+}", "gemini_api:call", dialect="gemini_generate")
 
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")

@@ -46,12 +46,17 @@ class AsgiApp:
         self.routes = compile_routes(chalice_app)
 
     def match(self, method: str, path: str) -> tuple[Endpoint | None, dict[str, str], list[str] | None]:
+        # The first route of the path that has the method: a greedy route may share a path
+        # with another route of other methods (POST /v1/models/{id+} beside GET /v1/models/{id}).
+        allowed: list[str] = []
         for pattern, methods in self.routes:
             found = pattern.match(path)
             if found:
                 endpoint = methods.get(method)
-                return endpoint, found.groupdict(), (None if endpoint else list(methods))
-        return None, {}, None
+                if endpoint is not None:
+                    return endpoint, found.groupdict(), None
+                allowed += [m for m in methods if m not in allowed]
+        return None, {}, allowed or None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":

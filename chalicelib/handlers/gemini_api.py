@@ -1,4 +1,4 @@
-"""Google's generateContent API: `POST /v1beta/models/{model}:{method}` for the google-genai SDK.
+"""Google's generateContent API: `POST /v1beta/models/{model}:{method}` (and /v1) for the google-genai SDK.
 
 One greedy route serves every method, since the model id may hold `/` (`openai/gpt-4o-mini`)
 and the method is the suffix of the last path segment. A model served by Gemini gets the
@@ -114,7 +114,7 @@ METHODS: dict[str, Method] = {
 
 async def call(req: ApiRequest, who: Principal) -> ApiResponse:
     """`{model}:{method}` from the path: the method after the last colon, the model before it."""
-    model, _, method = req.params["model"].rpartition(":")
+    model, _, method = req.params["id"].rpartition(":")
     handler = METHODS.get(method)
     if not model or handler is None:
         raise not_found(f"No method {method or '(none)'!r} on models: use one of {', '.join(METHODS)}.",

@@ -247,10 +247,12 @@ def reasoning_effort(thinking: Any) -> str | None:
     a dynamic budget (-1) or none leaves the provider's default."""
     if not isinstance(thinking, dict):
         return None
-    level = thinking.get("thinkingLevel")
+    # Google's JSON parser takes proto field names too, and the google-genai SDK sends this
+    # object's fields so (`thinking_budget`).
+    level = thinking.get("thinkingLevel", thinking.get("thinking_level"))
     if isinstance(level, str):
         return next((e for e, lv in gemini.THINKING_LEVELS.items() if lv == level.lower() and e != "none"), None)
-    budget = thinking.get("thinkingBudget")
+    budget = thinking.get("thinkingBudget", thinking.get("thinking_budget"))
     if not isinstance(budget, int) or budget < 0:
         return None
     return next((e for e, b in gemini.THINKING_BUDGETS.items() if b >= budget), "high")
