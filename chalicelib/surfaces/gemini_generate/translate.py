@@ -234,7 +234,8 @@ def _generation(config: JSON) -> JSON:
         out["response_format"] = ({"type": "json_schema", "json_schema": {"name": "response", "schema": schema}}
                                   if schema else {"type": "json_object"})
     elif mime not in (None, "text/plain"):
-        raise bad_request(f"responseMimeType {mime!r} cannot be translated; use application/json or text/plain.",
+        raise bad_request(f"generationConfig.responseMimeType {mime!r} cannot be translated for this model's "
+                          "provider; use application/json or text/plain.",
                           param="generationConfig.responseMimeType")
     effort = reasoning_effort(config.get("thinkingConfig"))
     if effort is not None:
