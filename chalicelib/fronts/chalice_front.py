@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from chalicelib.fronts import paths
 from chalicelib.gateway.dispatch import Endpoint, dispatch, secure, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
@@ -57,9 +58,7 @@ class ChaliceView:
             headers=headers,
             body=current.raw_body or b"",
             query=dict(current.query_params or {}),
-            # Chalice passes only `{name}` parameters as arguments; a greedy `{name+}` one is
-            # in the event's pathParameters alone (chalicelib/fronts/paths.py).
-            params={**(current.uri_params or {}), **params},
+            params=params,
             repeated=repeated,
         )
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
@@ -81,6 +80,11 @@ class Routes:
         endpoint = Endpoint(method, path, handler_ref, auth, dialect)
         methods = [method, "HEAD"] if method == "GET" else [method]
         self.app.route(path, methods=methods, name=endpoint.name)(ChaliceView(self.app, endpoint))
+        # Chalice reads only `{name}` parameters from a path; a greedy `{name+}` one is added
+        # by hand, so API Gateway's definition declares it and the view gets it as an argument.
+        for name in paths.greedy_names(path):
+            for method_name in methods:
+                self.app.routes[path][method_name].view_args.append(name)
 
     def every(self, *, minutes: int, handler_ref: str) -> None:
         """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""

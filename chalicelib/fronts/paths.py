@@ -26,3 +26,7 @@ def precedence(path: str) -> tuple[int, int]:
     route is never shadowed by a parameterised one and a greedy one never hides another."""
     params = _PARAM.findall(path)
     return sum(1 for _, plus in params if plus), len(params)
+
+
+def greedy_names(path: str) -> list[str]:
+    return [name for name, plus in _PARAM.findall(path) if plus]

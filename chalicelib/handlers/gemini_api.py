@@ -8,14 +8,19 @@ provider gets the internal OpenAI form, and its answer comes back in Gemini's sh
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from chalicelib.api import gemini as wire
 from chalicelib.api.validation import json_body, validate
 from chalicelib.errors import ApiError, bad_request, not_found
 from chalicelib.gateway import failover, pipeline
 from chalicelib.gateway.auth import Principal
-from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response, raw_json_response
+from chalicelib.gateway.http import (
+    ApiRequest,
+    ApiResponse,
+    json_response,
+    raw_json_response,
+)
 from chalicelib.gateway.resolve import Plan, plan
 from chalicelib.providers.base import Adapter, Target, UpstreamError, Usage
 from chalicelib.providers.gemini.adapter import GeminiAdapter

@@ -19,7 +19,13 @@ from tests.fakes import chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
-from tests.support.gateway import UPSTREAM_KEYS, Gateway, create_key, start_gateway, upstream_env
+from tests.support.gateway import (
+    UPSTREAM_KEYS,
+    Gateway,
+    create_key,
+    start_gateway,
+    upstream_env,
+)
 
 FLASH = "google/gemini-2.5-flash"
 CHAT = fg.path("gemini-2.5-flash", "generateContent")
@@ -273,6 +279,20 @@ def test_embed_content_through_openai(fake, google, admin, user):
                                                  "dimensions": 2}
     call = the_call(admin, user)
     assert (call["type"], call["provider"], call["prompt_tokens"]) == ("embedding", "openai", 4)
+
+
+def test_what_only_gemini_understands_goes_to_gemini_alone(fake, gateway, admin, user):
+    fake.route("POST", CHAT, json=fg.response([fg.candidate([fg.text("Searched.")])], fg.usage(9, 2)))
+    body = {"contents": [{"role": "user", "parts": [{"text": "News?"}]}], "tools": [{"googleSearch": {}}]}
+    native = httpx.post(f"{gateway.url}/v1beta/models/{FLASH}:generateContent", json=body,
+                        headers={"x-goog-api-key": user["key"]}, timeout=20)
+    assert native.status_code == 200 and only(fake, CHAT).json == body
+    elsewhere = httpx.post(f"{gateway.url}/v1beta/models/openai/gpt-4o:generateContent", json=body,
+                           headers={"x-goog-api-key": user["key"]}, timeout=20)
+    assert elsewhere.status_code == 400 and "tools[0].googleSearch" in elsewhere.json()["error"]["message"]
+    assert [r.path for r in fake.requests] == [CHAT]
+    (call,) = [c for c in calls_of(admin, user["account_id"]) if c["status"] == "success"]
+    assert call["provider"] == "google"
 
 
 # -- errors and auth -----------------------------------------------------------------------------
