@@ -266,7 +266,7 @@ def test_demo_offline_and_estimated_count(google, admin, user):
     assert len(calls_of(admin, user["account_id"])) == 2
 
 
-def test_embed_content_through_openai(fake, google, admin, user):
+def test_embed_content_through_openai(fake, gateway, google, admin, user):
     vectors = [[0.5, -0.25], [0.125, 1.0]]
     fake.route("POST", "/v1/embeddings", json={"object": "list", "model": "text-embedding-3-small",
                                                "usage": {"prompt_tokens": 4, "total_tokens": 4},
@@ -277,8 +277,13 @@ def test_embed_content_through_openai(fake, google, admin, user):
     assert [e.values for e in result.embeddings] == vectors
     assert only(fake, "/v1/embeddings").json == {"model": "text-embedding-3-small", "input": ["one", "two"],
                                                  "dimensions": 2}
-    call = the_call(admin, user)
-    assert (call["type"], call["provider"], call["prompt_tokens"]) == ("embedding", "openai", 4)
+    single = httpx.post(f"{gateway.url}/v1beta/models/openai/text-embedding-3-small:embedContent", timeout=20,
+                        headers={"x-goog-api-key": user["key"]}, json={"content": {"parts": [{"text": "one"}]}})
+    assert single.status_code == 200 and single.json() == {"embedding": {"values": vectors[0]}}
+    assert fake.requests[-1].json == {"model": "text-embedding-3-small", "input": ["one"]}
+    first, second = calls_of(admin, user["account_id"])
+    assert {first["surface"], second["surface"]} == {"gemini"}
+    assert (first["type"], first["provider"], first["prompt_tokens"]) == ("embedding", "openai", 4)
 
 
 def test_what_only_gemini_understands_goes_to_gemini_alone(fake, gateway, admin, user):
