@@ -41,6 +41,13 @@ route("GET", "/v1/responses/{id}", "responses_api:retrieve", dialect="openai_res
 route("DELETE", "/v1/responses/{id}", "responses_api:delete", dialect="openai_responses")
 route("GET", "/v1/responses/{id}/input_items", "responses_api:input_items", dialect="openai_responses")
 
+# Google's generateContent API for the google-genai SDK (key as `x-goog-api-key`, `?key=` or
+# bearer), under v1beta and v1 (the SDK's default): {id}:generateContent,
+# :streamGenerateContent?alt=sse, :countTokens, :embedContent, :batchEmbedContents; `{id+}` is
+# greedy, for model ids with `/` (chalicelib/gateway/routing.py)
+route("POST", "/v1beta/models/{id+}", "gemini_api:call", dialect="gemini_generate")
+route("POST", "/v1/models/{id+}", "gemini_api:call", dialect="gemini_generate")
+
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")
 route("GET", "/admin/keys", "admin:list_keys", auth="admin")

@@ -16,7 +16,8 @@ from chalicelib.gateway.http import ApiRequest
 from chalicelib.store import keys
 from chalicelib.store.shared import store
 
-CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key"})
+# Anthropic's SDK sends x-api-key, Google's x-goog-api-key (or the `key` query parameter).
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
 _cache: dict[str, keys.KeyRecord] = {}
 _cached_version: int | None = None
@@ -41,11 +42,16 @@ def presented_key(req: ApiRequest) -> str | None:
         raise ApiError(400, f"The request repeats the {names} header; send one API key.", code="ambiguous_api_key")
     auth = req.headers.get("authorization", "")
     bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
-    api_key = req.headers.get("x-api-key") or None
-    if bearer and api_key and bearer != api_key:
-        raise ApiError(400, "The Authorization and x-api-key headers carry different keys; send one API key.",
+    presented = {name: value for name, value in (
+        ("Authorization", bearer),
+        ("x-api-key", req.headers.get("x-api-key")),
+        ("x-goog-api-key", req.headers.get("x-goog-api-key")),
+        ("key query parameter", req.query.get("key")),
+    ) if value}
+    if len(set(presented.values())) > 1:
+        raise ApiError(400, f"The {' and '.join(presented)} carry different keys; send one API key.",
                        code="ambiguous_api_key")
-    return bearer or api_key or None
+    return next(iter(presented.values()), None)
 
 
 def _lookup(raw: str) -> keys.KeyRecord | None:

@@ -159,10 +159,21 @@ async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]
         raise
 
 
-async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
-    result = await _attempt(call, invoke)
+async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]], *,
+               native: Native | None = None, render: Callable[[bytes], bytes] | None = None) -> ApiResponse:
+    """One answer that does not stream: from `native` for a provider it serves (as it came),
+    else from `invoke`, rendered by `render` when the surface is not OpenAI's."""
+    is_native = False
+
+    def pick(adapter: Adapter, target: Target) -> Awaitable[Result]:
+        nonlocal is_native
+        is_native = native is not None and native.serves(target.provider)
+        return native.call(adapter, target) if is_native and native else invoke(adapter, target)
+
+    result = await _attempt(call, pick)
     await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
-    return raw_json_response(result.body, headers=call.headers())
+    out = result.body if is_native or render is None else render(result.body)
+    return raw_json_response(out, headers=call.headers())
 
 
 async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
@@ -170,22 +181,20 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
     """A chat call from any surface: `body` is the internal (OpenAI) form of the request; a
     provider of one of `native.kinds` gets the client's own body through `native` instead."""
     call = Call(req, who, "chat", body, surface.name)
-    is_native = False
-
-    def pick(target: Target) -> bool:
-        nonlocal is_native
-        is_native = native is not None and native.serves(target.provider)
-        return is_native
-
     if not body.get("stream"):
-        result = await _attempt(call, lambda a, t: native.call(a, t) if pick(t) and native else a.chat(t, body))
-        await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
-        out = result.body if is_native else surface.render_json(result.body)
-        return raw_json_response(out, headers=call.headers())
-    stream = await _attempt(call, lambda a, t: native.call_stream(a, t) if pick(t) and native
-                            else a.chat_stream(t, body))
-    renderer = native.renderer() if is_native and native else surface.renderer()
-    return sse_response(_Relay(call, stream, renderer), call.headers())
+        return await _run(call, lambda a, t: a.chat(t, body), native=native, render=surface.render_json)
+    renderer = surface.renderer
+
+    def pick(adapter: Adapter, target: Target) -> Awaitable[ChatStream]:
+        nonlocal renderer
+        if native is not None and native.call_stream and native.renderer and native.serves(target.provider):
+            renderer = native.renderer
+            return native.call_stream(adapter, target)
+        renderer = surface.renderer
+        return adapter.chat_stream(target, body)
+
+    stream = await _attempt(call, pick)
+    return sse_response(_Relay(call, stream, renderer()), call.headers())
 
 
 class _Relay(AsyncGenerator[bytes, None]):
@@ -240,8 +249,12 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
         await stream.aclose()
 
 
-async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    return await _run(Call(req, who, "embedding", body), lambda a, t: a.embeddings(t, body))
+async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
+                     native: Native | None = None, render: Callable[[bytes], bytes] | None = None) -> ApiResponse:
+    """`body` is the internal (OpenAI) form; a surface of another dialect names itself, renders
+    the OpenAI answer (`render`), and may pass its own body to providers of `native.kinds`."""
+    return await _run(Call(req, who, "embedding", body, surface), lambda a, t: a.embeddings(t, body),
+                      native=native, render=render)
 
 
 async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:

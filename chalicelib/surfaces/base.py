@@ -34,8 +34,9 @@ class Native:
 
     kinds: frozenset[str]  # adapter kinds (ProviderSpec.kind) that take the client's body as is
     call: Callable[[Adapter, Target], Awaitable[Result]]
-    call_stream: Callable[[Adapter, Target], Awaitable[ChatStream]]
-    renderer: Callable[[], StreamRenderer]  # for native frames: usually passes them through
+    # Both None for a call that never streams (embeddings).
+    call_stream: Callable[[Adapter, Target], Awaitable[ChatStream]] | None = None
+    renderer: Callable[[], StreamRenderer] | None = None  # for native frames: usually passes them through
     # Narrows `kinds` to the providers that really speak the dialect (OpenAI-compatible
     # endpoints don't all serve OpenAI's /responses); None: every provider of those kinds.
     accepts: Callable[[ProviderSpec], bool] | None = None

@@ -198,3 +198,21 @@ def test_cors_and_413_on_lambda(fake, tmp_path, local_env):
     assert status == 413 and apigw.json_of(body)["error"]["code"] == "body_too_large"
     status, _, body = apigw.call(app.app, "POST", "/v1/messages", headers=AUTH, body=big)
     assert status == 413 and apigw.json_of(body)["type"] == "error"
+def test_greedy_route_through_api_gateway(lambda_client):
+    """API Gateway passes a `{id+}` parameter in pathParameters, slashes and all: the Gemini
+    route finds the model and the method in it, and the key in `?key=`."""
+    import app
+
+    created = lambda_client.http.post("/admin/keys", headers=AUTH, body=json.dumps({"name": "gemini"})).json_body
+    event = _api_gateway_event("/v1beta/models/demo/echo:generateContent", {"Content-Type": ["application/json"]})
+    event.update(resource="/v1beta/models/{id+}", httpMethod="POST", pathParameters={"id": "demo/echo:generateContent"},
+                 queryStringParameters={"key": created["key"]}, multiValueQueryStringParameters={"key": [created["key"]]},
+                 body=json.dumps({"contents": [{"role": "user", "parts": [{"text": "ping"}]}]}))
+    event["requestContext"].update(resourcePath="/v1beta/models/{id+}", httpMethod="POST")
+    answered = app.app(event, None)
+    assert answered["statusCode"] == 200, answered["body"]
+    (candidate,) = json.loads(answered["body"])["candidates"]
+    assert candidate["content"]["parts"] == [{"text": "This is aihub's offline demo model. You said: ping"}]
+    event["pathParameters"] = {"id": "demo/echo:explode"}
+    refused = app.app(event, None)
+    assert refused["statusCode"] == 404 and json.loads(refused["body"])["error"]["status"] == "NOT_FOUND"

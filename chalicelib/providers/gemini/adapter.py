@@ -1,4 +1,9 @@
-"""The HTTP layer of the Gemini adapter: pooled calls to the v1beta endpoints, streams relayed."""
+"""The HTTP layer of the Gemini adapter: pooled calls to the v1beta endpoints, streams relayed.
+
+Besides the OpenAI-shaped calls, the native calls of the generateContent surface (`generate`,
+`generate_stream`, `count_tokens`, `embed`) take the client's own Gemini body and give back
+Gemini's answer as it came.
+"""
 from __future__ import annotations
 
 from typing import Any
@@ -6,13 +11,17 @@ from typing import Any
 import orjson
 
 from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target
+from chalicelib.providers.base import Result, Target, Usage
 from chalicelib.providers.gemini import api, translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
 
+async def call_raw(target: Target, path: str, body: dict[str, Any]) -> tuple[bytes, float]:
+    return await http.fetch(target, path, body, error_mapper=translate.upstream_error)
+
+
 async def call_json(target: Target, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    content, ttfb_ms = await http.fetch(target, path, body, error_mapper=translate.upstream_error)
+    content, ttfb_ms = await call_raw(target, path, body)
     return translate.parse(content, target.provider.name), ttfb_ms
 
 
@@ -33,6 +42,30 @@ class GeminiAdapter:
             include_usage=wants_usage(body))
         return await http.open_stream(target, api.stream_path(target.model), upstream, translator,
                                       prompt_chars=prompt_chars(body), error_mapper=translate.upstream_error)
+
+    async def generate(self, target: Target, body: dict[str, Any]) -> Result:
+        content, ttfb_ms = await call_raw(target, api.path(target.model, "generateContent"), body)
+        meta = translate.parse(content, target.provider.name).get("usageMetadata")
+        return Result(content, translate.usage_of(meta if isinstance(meta, dict) else {}), ttfb_ms)
+
+    async def generate_stream(self, target: Target, body: dict[str, Any]) -> TranslatedStream:
+        config = body.get("generationConfig")
+        count = config.get("candidateCount") if isinstance(config, dict) else None
+        relay = translate.PassThrough(target.provider.name, candidates=count if isinstance(count, int) and count > 0 else 1,
+                                      credential=target.credential)
+        return await http.open_stream(target, api.stream_path(target.model), body, relay,
+                                      prompt_chars=translate.text_chars(body), error_mapper=translate.upstream_error)
+
+    async def count_tokens(self, target: Target, body: dict[str, Any]) -> bytes:
+        """Gemini's own count of a request's tokens (a free call)."""
+        content, _ = await call_raw(target, api.path(target.model, "countTokens"), translate.native_body(body, target.model))
+        return content
+
+    async def embed(self, target: Target, method: str, body: dict[str, Any], usage: Usage) -> Result:
+        """embedContent or batchEmbedContents with the client's body; Gemini reports no usage
+        there, so the caller's estimate is what the call records."""
+        content, ttfb_ms = await call_raw(target, api.path(target.model, method), translate.native_body(body, target.model))
+        return Result(content, usage, ttfb_ms)
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         method, upstream = translate.embed_request(body, target.model)

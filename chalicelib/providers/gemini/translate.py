@@ -272,14 +272,14 @@ def _resolve(ref: str, root: JSON) -> JSON:
     return node
 
 
-_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
+TOOL_MODES = {"auto": "AUTO", "required": "ANY", "none": "NONE"}
 
 
 def tool_config(choice: Any) -> JSON | None:
     if choice is None:
         return None
-    if isinstance(choice, str) and choice in _MODES:
-        return {"functionCallingConfig": {"mode": _MODES[choice]}}
+    if isinstance(choice, str) and choice in TOOL_MODES:
+        return {"functionCallingConfig": {"mode": TOOL_MODES[choice]}}
     name = (choice.get("function") or {}).get("name") if isinstance(choice, dict) else None
     if isinstance(choice, dict) and choice.get("type") == "function" and name:
         return {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [name]}}
@@ -288,7 +288,7 @@ def tool_config(choice: Any) -> JSON | None:
 
 # -- generation config -------------------------------------------------------------------------
 
-_SAME_VALUE = (("temperature", "temperature"), ("top_p", "topP"), ("n", "candidateCount"), ("seed", "seed"),
+SAME_VALUE = (("temperature", "temperature"), ("top_p", "topP"), ("n", "candidateCount"), ("seed", "seed"),
                ("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty"))
 # reasoning_effort as Google's own OpenAI-compatible endpoint reads it: a thinking budget on
 # Gemini 2.5 (0 turns thinking off where the model allows it), a thinking level on Gemini 3.
@@ -297,7 +297,7 @@ THINKING_LEVELS = {"none": "low", "minimal": "low", "low": "low", "medium": "hig
 
 
 def generation_config(body: JSON, model: str) -> JSON:
-    config: JSON = {dst: body[src] for src, dst in _SAME_VALUE if body.get(src) is not None}
+    config: JSON = {dst: body[src] for src, dst in SAME_VALUE if body.get(src) is not None}
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
     if max_tokens is not None:
         config["maxOutputTokens"] = max_tokens
@@ -523,6 +523,55 @@ class StreamTranslator:
                              "model": self.model, "choices": choices, **extra})
 
 
+class PassThrough:
+    """The native stream of the generateContent surface: Gemini's chunks relayed as they came,
+    reading only what billing needs (usageMetadata), the end (every candidate finished, or a
+    blocked prompt) and errors."""
+
+    __slots__ = ("_finished", "candidates", "credential", "done", "error", "output_chars", "provider", "usage")
+
+    def __init__(self, provider: str, *, candidates: int = 1, credential: Credential | None = None) -> None:
+        self.provider = provider
+        self.candidates = candidates
+        self.credential = credential
+        self.output_chars = 0
+        self.done = False
+        self.error: ApiError | None = None
+        self.usage: Usage | None = None
+        self._finished = 0
+
+    def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
+        try:
+            chunk = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            chunk = None
+        if not isinstance(chunk, dict):
+            self.error = errors.bad_response(self.provider, "a stream event is not a JSON object")
+            return ()
+        if "error" in chunk:
+            self.error = stream_error(self.provider, chunk, self.credential)
+            return ()
+        if isinstance(chunk.get("usageMetadata"), dict):
+            self.usage = usage_of(chunk["usageMetadata"])
+        candidates = chunk.get("candidates")
+        for candidate in candidates if isinstance(candidates, list) else ():
+            parts = (candidate.get("content") or {}).get("parts") or ()
+            self.output_chars += sum(len(p["text"]) for p in parts if isinstance(p.get("text"), str))
+            self._finished += bool(candidate.get("finishReason"))
+        blocked = not candidates and (chunk.get("promptFeedback") or {}).get("blockReason")
+        self.done = bool(blocked) or self._finished >= self.candidates
+        return (frame(data),)
+
+
+def text_chars(body: JSON) -> int:
+    """Characters of text in a GenerateContentRequest (contents and systemInstruction), for a
+    usage estimate should a stream end without usageMetadata."""
+    contents = body.get("contents")
+    turns = [*(contents if isinstance(contents, list) else ()), body.get("systemInstruction")]
+    parts = [p for t in turns if isinstance(t, dict) and isinstance(t.get("parts"), list) for p in t["parts"]]
+    return sum(len(p["text"]) for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
 # -- embeddings ------------------------------------------------------------------------------------
 
 
@@ -551,6 +600,20 @@ def embed_request(body: JSON, model: str) -> tuple[str, JSON]:
         return "embedContent", request(texts[0])
     name = "models/" + model.removeprefix("models/")
     return "batchEmbedContents", {"requests": [{"model": name, **request(t)} for t in texts]}
+
+
+def native_body(body: JSON, model: str) -> JSON:
+    """A client's countTokens or batchEmbedContents body for `model`: the requests inside it
+    name their model, which is the client's id (`google/...`) until it is the provider's own."""
+    name = "models/" + model.removeprefix("models/")
+    inner = body.get("generateContentRequest")
+    if isinstance(inner, dict) and "model" in inner:
+        body = {**body, "generateContentRequest": {**inner, "model": name}}
+    requests = body.get("requests")
+    if isinstance(requests, list):
+        body = {**body, "requests": [{**r, "model": name} if isinstance(r, dict) and "model" in r else r
+                                     for r in requests]}
+    return body
 
 
 def embed_response(data: JSON, body: JSON, model: str, provider: str) -> tuple[JSON, Usage]:
