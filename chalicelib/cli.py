@@ -275,7 +275,7 @@ def parser() -> argparse.ArgumentParser:
     p = rates.add_parser("set", help="create or replace a model's rate")
     p.add_argument("provider")
     p.add_argument("model")
-    p.add_argument("--type", default="chat", choices=["chat", "embedding", "image", "video"])
+    p.add_argument("--type", default="chat", choices=["chat", "embedding", "image", "video", "audio"])
     for name in ("input", "output", "cache-read", "cache-write", "image"):
         p.add_argument(f"--{name}-rate", type=float)
     p.set_defaults(fn=cmd_rates)

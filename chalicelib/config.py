@@ -41,6 +41,8 @@ class Settings:
     pool_max_connections: int = 1000
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
+    # The largest audio file /v1/audio/transcriptions and /translations take: OpenAI's 25 MB.
+    audio_max_bytes: int = 25 * 1024 * 1024
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -120,6 +122,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
+        audio_max_bytes=int(env.get("AIHUB_AUDIO_MAX_BYTES") or 25 * 1024 * 1024),
         env=env,
     )
 

@@ -80,13 +80,13 @@ NonNegative = Field(default=None, ge=0)
 class RateFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["chat", "embedding", "image", "video"] | None = None
+    type: Literal["chat", "embedding", "image", "video", "audio"] | None = None
     input_rate: float | None = NonNegative  # credits per token
     output_rate: float | None = NonNegative
     cache_read_rate: float | None = NonNegative
     cache_write_rate: float | None = NonNegative
     image_rate: float | None = NonNegative  # credits per image
-    second_rate: float | None = NonNegative  # credits per second (video)
+    second_rate: float | None = NonNegative  # credits per second (video, transcribed audio)
     input_cost_usd: float | None = NonNegative  # the provider's unit costs
     output_cost_usd: float | None = NonNegative
     cache_read_cost_usd: float | None = NonNegative
@@ -99,7 +99,7 @@ class RateFields(BaseModel):
 class RateCreate(RateFields):
     provider: str = Field(min_length=1)
     model: str = Field(min_length=1)
-    type: Literal["chat", "embedding", "image", "video"] = "chat"
+    type: Literal["chat", "embedding", "image", "video", "audio"] = "chat"
     input_rate: float = Field(default=0, ge=0)
     output_rate: float = Field(default=0, ge=0)
 

@@ -13,11 +13,13 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
+from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.dispatch import Endpoint, dispatch, error_response, finish, not_routed, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 
 MAX_BODY = 32 * 1024 * 1024
+FORM_OVERHEAD = 1024 * 1024  # an audio upload's other form fields, beside the file
 # The web UI's files are compressed; API bodies are not (they are small, and it would cost CPU
 # on every call). On AWS, API Gateway compresses (minimum_compression_size in .chalice/config.json).
 COMPRESSIBLE = ("text/html", "text/javascript", "text/css", "image/svg+xml")
@@ -96,6 +98,8 @@ class AsgiApp:
 
     @staticmethod
     async def _read_body(receive: Any) -> bytes:
+        # An audio limit set above the usual body limit (AIHUB_AUDIO_MAX_BYTES) raises it.
+        limit = max(MAX_BODY, settings().audio_max_bytes + FORM_OVERHEAD)
         parts: list[bytes] = []
         size = 0
         while True:
@@ -104,8 +108,8 @@ class AsgiApp:
                 break
             part = message.get("body", b"")
             size += len(part)
-            if size > MAX_BODY:
-                raise ApiError(413, f"The request body is larger than {MAX_BODY} bytes.", code="body_too_large")
+            if size > limit:
+                raise ApiError(413, f"The request body is larger than {limit} bytes.", code="body_too_large")
             parts.append(part)
             if not message.get("more_body"):
                 break

@@ -14,6 +14,16 @@ from chalicelib.gateway.dispatch import Endpoint, dispatch, secure, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
 
+# API Gateway passes these bodies through base64 (binaryMediaTypes, which Chalice derives from
+# app.api.binary_types): audio uploads in, generated speech out.
+BINARY_TYPES = ("multipart/form-data", "audio/mpeg", "audio/opus", "audio/aac", "audio/flac", "audio/wav",
+                "audio/pcm", "audio/ogg", "audio/webm", "audio/mp4", "application/octet-stream")
+
+
+def _binary(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in BINARY_TYPES
+
+
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)
     if req.method == "HEAD":
@@ -63,7 +73,9 @@ class ChaliceView:
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
         assert isinstance(response.body, bytes)
         headers: dict[str, str | list[str]] = {**response.headers}
-        return Response(body=response.body.decode(), status_code=response.status, headers=headers)
+        binary = _binary(response.headers.get("content-type", ""))
+        body = response.body if binary else response.body.decode()
+        return Response(body=body, status_code=response.status, headers=headers)
 
 
 class Routes:
@@ -73,12 +85,15 @@ class Routes:
         self.app = app
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
+        app.api.binary_types = sorted({*app.api.binary_types, *BINARY_TYPES})
 
     def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key",
-                 dialect: str = "openai_chat") -> None:
+                 dialect: str = "openai_chat", content_types: list[str] | None = None) -> None:
+        """`content_types`: the request bodies Chalice lets through (else JSON only)."""
         endpoint = Endpoint(method, path, handler_ref, auth, dialect)
         methods = [method, "HEAD"] if method == "GET" else [method]
-        self.app.route(path, methods=methods, name=endpoint.name)(ChaliceView(self.app, endpoint))
+        options = {"content_types": content_types} if content_types else {}
+        self.app.route(path, methods=methods, name=endpoint.name, **options)(ChaliceView(self.app, endpoint))
 
     def every(self, *, minutes: int, handler_ref: str) -> None:
         """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""

@@ -15,6 +15,7 @@ from chalicelib.providers import errors, http
 from chalicelib.providers.anthropic import api, translate
 from chalicelib.providers.base import Credential, Result, Target, UpstreamError
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
+from chalicelib.providers.no_audio import NoAudio
 
 
 def _error(provider: str, status: int, body: bytes, credential: Credential, headers: dict[str, str]) -> UpstreamError:
@@ -26,7 +27,7 @@ async def _send(target: Target, body: dict[str, Any], headers: dict[str, str] | 
     return await http.send(target, path, body, extra_headers=headers, error_mapper=_error)
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(NoAudio):
     async def check(self, target: Target) -> None:
         await http.probe(target, api.MODELS_PATH, error_mapper=_error)
 

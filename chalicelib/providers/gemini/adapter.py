@@ -5,8 +5,8 @@ from typing import Any
 
 import orjson
 
-from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target
+from chalicelib.providers import errors, http, transcript
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target
 from chalicelib.providers.gemini import api, translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
@@ -45,6 +45,18 @@ class GeminiAdapter:
         data, ttfb_ms = await call_json(target, api.path(target.model, method), upstream)
         out, usage = translate.image_response(data, body, target.model, target.provider.name)
         return Result(orjson.dumps(out), usage, ttfb_ms)
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        upstream = translate.transcription_request(upload)
+        data, ttfb_ms = await call_json(target, api.path(target.model, "generateContent"), upstream)
+        text, usage = translate.transcription_text(data, target.provider.name)
+        usage.seconds, usage.estimated = upload.seconds, upload.seconds_estimated
+        body, content_type = transcript.render(text, response_format=upload.response_format, task=upload.task,
+                                               language=upload.language, seconds=upload.seconds)
+        return Result(body, usage, ttfb_ms, content_type)
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        raise errors.unsupported(target.provider.name, "OpenAI-style speech (/v1/audio/speech)")
 
 
 ADAPTER = GeminiAdapter()

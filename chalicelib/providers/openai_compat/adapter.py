@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api import multipart
 from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
@@ -47,6 +48,23 @@ class OpenAICompatAdapter:
         result = await call_json(target, "/images/generations", {**body, "model": target.model})
         content, usage = translate.image_response(result.body, target.provider.name)
         return Result(content, usage, result.ttfb_ms)
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        """The client's form as it came, but for the model id: every field the provider knows
+        (and this gateway may not) reaches it, the file byte for byte."""
+        parts = [multipart.Part("model", target.model.encode()) if p.name == "model" else p for p in upload.parts]
+        content, content_type = multipart.encode(parts)
+        response, ttfb_ms = await http.send(target, f"/audio/{upload.task}", content=content,
+                                            extra_headers={"content-type": content_type})
+        answer_type = response.headers.get("content-type", "application/json")
+        body = await http.read(target, response)
+        usage = translate.transcription_usage(body, answer_type, upload.seconds, upload.seconds_estimated)
+        return Result(body, usage, ttfb_ms, answer_type)
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        response, ttfb_ms = await http.send(target, "/audio/speech", {**body, "model": target.model})
+        return AudioStream(response.headers.get("content-type", "application/octet-stream"), response.aiter_bytes(),
+                           Usage(input_tokens=len(body["input"])), ttfb_ms, response.aclose)
 
 
 ADAPTER = OpenAICompatAdapter()

@@ -182,3 +182,30 @@ class ResponsesRelay:
         elif kind == "error":
             self.error = mid_stream_error(self.provider, payload, self.credential)
         return (frame(data, event),)
+
+
+# -- audio ----------------------------------------------------------------------------------
+
+
+def transcription_usage(content: bytes, content_type: str, measured: float, estimated: bool) -> Usage:
+    """A transcription's usage: the provider's own where it gives one (whisper's
+    `usage.seconds`, `duration` in verbose_json, the gpt-4o models' tokens), else the upload's
+    `measured` duration. Text, SRT and VTT answers carry none."""
+    data: Any = None
+    if content_type.startswith("application/json"):
+        try:
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            data = None
+    if not isinstance(data, dict):
+        return Usage(seconds=measured, estimated=estimated)
+    raw = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    if raw.get("type") == "tokens":
+        usage = usage_from(raw)
+        usage.seconds = measured
+        usage.estimated = estimated  # the tokens are exact; the duration beside them may not be
+        return usage
+    for value in (raw.get("seconds"), data.get("duration")):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return Usage(seconds=float(value))
+    return Usage(seconds=measured, estimated=estimated)
