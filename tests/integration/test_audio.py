@@ -21,6 +21,7 @@ from tests.fakes import gemini as g
 from tests.fakes import openai_audio as oa
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
+from tests.support import openapi
 from tests.support.gateway import UPSTREAM_KEYS, Gateway, create_key, start_gateway, upstream_env
 
 from chalicelib.media import wav
@@ -159,16 +160,23 @@ def test_demo_models_offline(client, admin, user):
     long = client.audio.speech.create(model="demo/tts", voice="alloy", input="hello there, how are you")
     assert short.response.headers["content-type"] == "audio/wav"
     assert (wav.duration(short.content), wav.duration(long.content)) == (0.1, 1.2)  # 0.05 s a character
+    for fmt, schema in (("json", "CreateTranscriptionResponseJson"),
+                        ("verbose_json", "CreateTranscriptionResponseVerboseJson")):
+        raw = client.audio.transcriptions.with_raw_response.create(file=("clip.wav", CLIP), model="demo/whisper",
+                                                                   response_format=fmt)
+        openapi.validate(schema, raw.http_response.json())
     calls = calls_of(admin, user["account_id"])
-    assert [c["type"] for c in calls] == ["audio"] * 5 and {c["provider"] for c in calls} == {"demo"}
+    assert [c["type"] for c in calls] == ["audio"] * 7 and {c["provider"] for c in calls} == {"demo"}
 
 
 def test_gemini_translation_inline_audio(fake, client, admin, user):
     path = g.path("gemini-2.5-flash", "generateContent")
     fake.route("POST", path, json=g.response([g.candidate([g.text("Good morning, everyone.\n")])],
                                              g.usage(90, 6)))
-    result = client.audio.translations.create(file=("guten.wav", CLIP, "audio/wav"), model="google/gemini-2.5-flash",
-                                              response_format="verbose_json")
+    raw = client.audio.translations.with_raw_response.create(
+        file=("guten.wav", CLIP, "audio/wav"), model="google/gemini-2.5-flash", response_format="verbose_json")
+    openapi.validate("CreateTranslationResponseVerboseJson", raw.http_response.json())
+    result = raw.parse()
     assert (result.text, result.duration) == ("Good morning, everyone.", 2.5)
     sent = _sent(fake, path)
     assert sent.headers["x-goog-api-key"] == UPSTREAM_KEYS["GEMINI_API_KEY"]
