@@ -24,6 +24,7 @@ from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
 from chalicelib.gateway.resolve import plan
 from chalicelib.providers import errors as provider_errors
+from chalicelib.providers import transcript
 from chalicelib.providers.base import (
     Adapter,
     AudioStream,
@@ -266,7 +267,10 @@ async def transcription(req: ApiRequest, who: Principal, upload: AudioUpload, bo
     """A transcription or translation; `body` is the form's fields and the file's bytes as
     `file`, from which the credit hold is bounded."""
     call = Call(req, who, "audio", body, hold_kind="transcription")
-    return await _run(call, lambda a, t: a.transcription(t, upload))
+    if not body.get("stream"):
+        return await _run(call, lambda a, t: a.transcription(t, upload))
+    stream = await _attempt(call, lambda a, t: a.transcription_stream(t, upload))
+    return sse_response(_Relay(_relay(call, stream, transcript.Frames())), call.headers())
 
 
 async def speech(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:

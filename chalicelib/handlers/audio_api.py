@@ -32,12 +32,12 @@ async def _upload(req: ApiRequest, who: Principal, task: str) -> ApiResponse:
     form, file = upload_form(parts)
     if len(file.data) > limit:
         raise too_large(len(file.data), limit)
-    if form.stream:
-        raise bad_request("Streamed transcription is not offered by this gateway; leave 'stream' unset.",
+    if form.stream and task == "translations":
+        raise bad_request("Translations are not streamed (OpenAI's translation endpoint has no 'stream').",
                           param="stream", code="unsupported_parameter")
     seconds, estimated = audio.seconds(file.data)
     upload = AudioUpload(task, tuple(parts), file, form.response_format, form.prompt, form.language, seconds, estimated)
-    body = {"model": form.model, "prompt": form.prompt, "file": file.data}
+    body = {"model": form.model, "stream": form.stream, "prompt": form.prompt, "file": file.data}
     return await pipeline.transcription(req, who, upload, body)
 
 

@@ -161,6 +161,11 @@ class Adapter(Protocol):
         provider without speech recognition raises a 400 (`errors.unsupported`)."""
         ...
 
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> ChatStream:
+        """The same as OpenAI's stream of `transcript.text.delta` and `transcript.text.done`
+        events (usage on the done event)."""
+        ...
+
     async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
         """OpenAI's speech body -> the audio, streamed; usage counts the input's characters."""
         ...

@@ -172,11 +172,14 @@ class DemoAdapter:
 
     async def transcription(self, target: Target, upload: AudioUpload) -> Result:
         _require(target, "transcription")
-        what = "translation" if upload.task == "translations" else "transcript"
-        text = f"demo {what} of {upload.seconds:.2f} seconds"
-        body, content_type = transcript.render(text, response_format=upload.response_format, task=upload.task,
-                                               language=upload.language, seconds=upload.seconds)
+        body, content_type = transcript.render(_heard(upload), response_format=upload.response_format,
+                                               task=upload.task, language=upload.language, seconds=upload.seconds)
         return Result(body, Usage(seconds=upload.seconds, estimated=upload.seconds_estimated), 0.0, content_type)
+
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> TranslatedStream:
+        _require(target, "transcription")
+        usage = Usage(seconds=upload.seconds, estimated=upload.seconds_estimated)
+        return transcript.stream("demo", _heard(upload), upload.seconds, usage)
 
     async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
         _require(target, "speech")
@@ -195,6 +198,11 @@ class DemoAdapter:
                 yield audio[at:at + SPEECH_CHUNK]
 
         return AudioStream(content_type, chunks(), Usage(input_tokens=len(text)), 0.0)
+
+
+def _heard(upload: AudioUpload) -> str:
+    what = "translation" if upload.task == "translations" else "transcript"
+    return f"demo {what} of {upload.seconds:.2f} seconds"
 
 
 SPEECH_SECONDS_PER_CHAR = 0.05  # about how long a character takes to say

@@ -89,16 +89,18 @@ async def send(
 async def open_stream(
     target: Target,
     path: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     translator: StreamTranslator,
     *,
     prompt_chars: int,
     error_mapper: ErrorMapper = errors.from_status,
     extra_headers: dict[str, str] | None = None,
+    content: bytes | None = None,
 ) -> TranslatedStream:
     """`send` a streamed request and hand its SSE body to a `TranslatedStream`, which then owns
     the response. Everything that could fail on the client's body is done before the call."""
-    response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper)
+    response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper,
+                                   content=content)
     async with closed_on_failure(response.aclose):
         return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
                                 prompt_chars=prompt_chars, on_close=response.aclose)

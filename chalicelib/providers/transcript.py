@@ -7,9 +7,16 @@ laid out here the way OpenAI lays out whisper's answers: one segment spanning th
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
+
+from chalicelib.errors import ApiError
+from chalicelib.providers import sse
+from chalicelib.providers.base import Usage
+from chalicelib.providers.openai_compat.translate import TranscriptRelay
+from chalicelib.providers.streaming import TranslatedStream
 
 TEXT = "text/plain; charset=utf-8"
 JSON = "application/json"
@@ -37,3 +44,34 @@ def render(text: str, *, response_format: str, task: str, language: str | None, 
                                 "duration": round(seconds, 3), "text": text, "segments": [segment], "usage": usage}
         return orjson.dumps(body), JSON
     return orjson.dumps({"text": text, "usage": usage}), JSON
+
+
+def events(text: str, seconds: float) -> list[dict[str, Any]]:
+    """OpenAI's transcription stream of `text`: a delta a word, then the done event."""
+    words = text.split(" ")
+    deltas = [{"type": "transcript.text.delta", "delta": w if i == 0 else " " + w} for i, w in enumerate(words)]
+    return [*deltas, {"type": "transcript.text.done", "text": text,
+                      "usage": {"type": "duration", "seconds": math.ceil(seconds)}}]
+
+
+def stream(provider: str, text: str, seconds: float, usage: Usage) -> TranslatedStream:
+    """A transcript the gateway already has, streamed as OpenAI streams one (for providers
+    that answer in one piece); `usage` is what the call is recorded with."""
+
+    async def source() -> AsyncIterator[tuple[bytes | None, bytes]]:
+        for event in events(text, seconds):
+            yield None, orjson.dumps(event)
+
+    relay = TranscriptRelay(provider, seconds, usage.estimated, usage=usage)
+    return TranslatedStream(source(), relay, ttfb_ms=0.0, prompt_chars=0)
+
+
+class Frames:
+    """Renders a transcription stream: its events pass as they are, and the stream ends
+    without `[DONE]`, as OpenAI's does; a failure ends it with an error event."""
+
+    def feed(self, frame: bytes) -> bytes:
+        return frame
+
+    def close(self, usage: Usage | None, error: ApiError | None) -> bytes:
+        return sse.frame(orjson.dumps(error.body())) if error else b""

@@ -99,6 +99,36 @@ def test_transcription_token_usage_of_the_gpt_4o_models(fake, client, admin, use
         "gpt-4o-mini-transcribe", 29, 3, 2.5)
 
 
+def test_streamed_transcription_relays_openais_events(fake, client, admin, user):
+    events = [{"type": "transcript.text.delta", "delta": "Hello", "logprobs": []},
+              {"type": "transcript.text.delta", "delta": " there.", "logprobs": []},
+              {"type": "transcript.text.done", "text": "Hello there.", "logprobs": [],
+               "usage": oa.token_usage(40, 0, 4)}]
+    fake.route("POST", "/v1/audio/transcriptions", sse=events)
+    got = list(client.audio.transcriptions.create(file=("clip.wav", CLIP), model="openai/gpt-4o-mini-transcribe",
+                                                  stream=True))
+    assert [e.type for e in got] == [e["type"] for e in events]
+    assert "".join(e.delta for e in got[:2]) == got[2].text == "Hello there."
+    assert (got[2].usage.input_tokens, got[2].usage.output_tokens) == (40, 4)
+    sent = _sent(fake, "/v1/audio/transcriptions")
+    assert oa.fields(sent) == {"model": ["gpt-4o-mini-transcribe"], "stream": ["true"]}
+    assert oa.files(sent)[0].data == CLIP
+    (call,) = calls_of(admin, user["account_id"])
+    assert (call["stream"], call["status"], call["prompt_tokens"], call["completion_tokens"], call["seconds"]) == (
+        True, "success", 40, 4, 2.5)
+
+
+def test_streamed_transcription_failing_mid_way_is_recorded_failed(fake, client, admin, user):
+    fake.route("POST", "/v1/audio/transcriptions", sse=[
+        {"type": "transcript.text.delta", "delta": "Hel"},
+        {"type": "error", "error": {"message": "decoder failed", "type": "server_error"}}])
+    with pytest.raises(openai.APIError) as caught:
+        list(client.audio.transcriptions.create(file=("clip.wav", CLIP), model="gpt-4o-transcribe", stream=True))
+    assert "decoder failed" in caught.value.message
+    (call,) = calls_of(admin, user["account_id"])
+    assert (call["status"], call["credits"]) == ("failed", 0)
+
+
 def test_translation(fake, client, admin, user):
     fake.route("POST", "/v1/audio/translations", json=oa.verbose("Good morning.", 1.5, task="translate"))
     result = client.audio.translations.create(file=("guten.wav", CLIP, "audio/wav"), model="openai/whisper-1",
@@ -156,6 +186,8 @@ def test_demo_models_offline(client, admin, user):
     assert srt == "1\n00:00:00,000 --> 00:00:02,500\ndemo transcript of 2.50 seconds\n\n"
     translated = client.audio.translations.create(file=("clip.wav", CLIP), model="demo/whisper")
     assert translated.text == "demo translation of 2.50 seconds"
+    streamed = list(client.audio.transcriptions.create(file=("clip.wav", CLIP), model="demo/whisper", stream=True))
+    assert "".join(e.delta for e in streamed[:-1]) == streamed[-1].text == "demo transcript of 2.50 seconds"
     short = client.audio.speech.create(model="demo/tts", voice="alloy", input="hi")
     long = client.audio.speech.create(model="demo/tts", voice="alloy", input="hello there, how are you")
     assert short.response.headers["content-type"] == "audio/wav"
@@ -166,7 +198,8 @@ def test_demo_models_offline(client, admin, user):
                                                                    response_format=fmt)
         openapi.validate(schema, raw.http_response.json())
     calls = calls_of(admin, user["account_id"])
-    assert [c["type"] for c in calls] == ["audio"] * 7 and {c["provider"] for c in calls} == {"demo"}
+    assert [c["type"] for c in calls] == ["audio"] * 8 and {c["provider"] for c in calls} == {"demo"}
+    assert [c["stream"] for c in calls].count(True) == 1
 
 
 def test_gemini_translation_inline_audio(fake, client, admin, user):
@@ -200,6 +233,9 @@ def test_bad_fields_and_bodies_are_400s(client, gateway, user):
     with pytest.raises(openai.BadRequestError) as caught:
         client.audio.transcriptions.create(file=("clip.wav", CLIP), model="whisper-1", response_format="yaml")
     assert caught.value.body["param"] == "response_format"
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.audio.translations.create(file=("clip.wav", CLIP), model="whisper-1", extra_body={"stream": True})
+    assert caught.value.body["param"] == "stream"
     not_form = httpx.post(gateway.url + "/v1/audio/transcriptions", json={"model": "whisper-1"},
                           headers={"authorization": f"Bearer {user['key']}"})
     assert not_form.status_code == 400 and not_form.json()["error"]["code"] == "invalid_content_type"
