@@ -17,14 +17,13 @@ import httpx
 import openai
 import pytest
 
+from chalicelib.media import wav
 from tests.fakes import gemini as g
 from tests.fakes import openai_audio as oa
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
 from tests.support import openapi
 from tests.support.gateway import UPSTREAM_KEYS, Gateway, create_key, start_gateway, upstream_env
-
-from chalicelib.media import wav
 
 pytestmark = pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")  # the SDK marks translations so
 # Two and a half seconds of 16 kHz mono 8-bit PCM (16,000 bytes a second), with noise after the

@@ -142,8 +142,8 @@ def _relay_feed(events: list[bytes]) -> tuple[TranscriptRelay, list[bytes]]:
 
 
 @pytest.mark.parametrize("events, frames, usage, done, error", [
-    ([b'{"type":"transcript.text.delta","delta":"Hi"}', b'{"type":"transcript.text.done","text":"Hi",'
-      b'"usage":{"type":"tokens","input_tokens":9,"output_tokens":1,"total_tokens":10}}'],
+    ([b'{"type":"transcript.text.delta","delta":"Hi"}', (b'{"type":"transcript.text.done","text":"Hi",'
+      b'"usage":{"type":"tokens","input_tokens":9,"output_tokens":1,"total_tokens":10}}')],
      2, Usage(input_tokens=9, output_tokens=1, seconds=2.0, estimated=True), True, None),
     ([b'{"type":"transcript.text.done","text":"Hi","usage":{"type":"duration","seconds":3}}'],
      1, Usage(seconds=3.0), True, None),

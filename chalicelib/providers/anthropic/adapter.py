@@ -14,8 +14,8 @@ import httpx
 from chalicelib.providers import errors, http
 from chalicelib.providers.anthropic import api, translate
 from chalicelib.providers.base import Credential, Result, Target, UpstreamError
-from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 from chalicelib.providers.no_audio import NoAudio
+from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 
 def _error(provider: str, status: int, body: bytes, credential: Credential, headers: dict[str, str]) -> UpstreamError:

@@ -23,8 +23,8 @@ from chalicelib.providers import errors, registry
 from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
-from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 from chalicelib.providers.no_audio import NoAudio
+from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 
 T = TypeVar("T")
 log = logging.getLogger("aihub.bedrock")

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import orjson
 
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.providers import errors, openai_shape
 from chalicelib.media.audio import media_type
+from chalicelib.providers import errors, openai_shape
 from chalicelib.providers.base import AudioUpload, Credential, UpstreamError, Usage
 from chalicelib.providers.gemini.api import is_imagen
 from chalicelib.providers.sse import frame
