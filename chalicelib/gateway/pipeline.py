@@ -283,9 +283,11 @@ async def speech(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiRe
 
 async def _audio_relay(call: Call, stream: AudioStream) -> AsyncGenerator[bytes, None]:
     error: ApiError | None = None
+    ended = False
     try:
         async for chunk in stream.chunks:
             yield chunk
+        ended = True
     except httpx.TimeoutException:
         error = provider_errors.timeout(call.record.provider or "")
     except httpx.HTTPError:
@@ -293,7 +295,9 @@ async def _audio_relay(call: Call, stream: AudioStream) -> AsyncGenerator[bytes,
     finally:
         try:
             if not call.settled:
-                # A client gone mid-way is still charged: the provider bills the whole input.
+                if not ended and error is None:
+                    # The client left mid-way; it is still charged: the provider bills the whole input.
+                    call.record.error_code = "client_disconnected"
                 await call.settle(stream.usage if error is None else None, error, stream.ttfb_ms)
         finally:
             await stream.aclose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -176,6 +177,20 @@ def test_speech_reaches_the_client_as_it_arrives(fake, gateway, user):
         rest = b"".join(pieces)
     assert first == b"first-piece" and rest == b"second-piece"
     assert not rule.gave_up  # the first piece came before the provider sent the second
+
+
+def test_speech_client_gone_mid_way_is_still_recorded_and_the_upstream_released(fake, gateway, admin, user):
+    rule = fake.add_rule(oa.GatedSpeech(b"first-piece", b"never-read"))
+    with httpx.stream("POST", gateway.url + "/v1/audio/speech", timeout=20,
+                      headers={"authorization": f"Bearer {user['key']}"},
+                      json={"model": "openai/tts-1", "voice": "alloy", "input": "leaving early"}) as response:
+        assert next(response.iter_raw()) == b"first-piece"
+    rule.first_read.set()  # the provider may finish now; the gateway must not wait for it
+    deadline = time.monotonic() + 10
+    while not (calls := calls_of(admin, user["account_id"])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (call,) = calls
+    assert (call["status"], call["error_code"], call["prompt_tokens"]) == ("success", "client_disconnected", 13)
 
 
 def test_demo_models_offline(client, admin, user):
