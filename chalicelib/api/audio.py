@@ -9,8 +9,6 @@ from chalicelib.api.multipart import Part
 from chalicelib.api.validation import validate
 from chalicelib.errors import ApiError
 
-TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
-
 
 class TranscriptionForm(BaseModel):
     """The text fields of /v1/audio/transcriptions and /translations. Fields it does not name
@@ -51,12 +49,16 @@ def form_fields(parts: list[Part]) -> dict[str, Any]:
     return out
 
 
-def upload_form(parts: list[Part]) -> tuple[TranscriptionForm, Part]:
-    """The validated fields and the file part; a missing or empty file is a 400 naming it."""
+def upload_form(parts: list[Part], max_bytes: int) -> tuple[TranscriptionForm, Part]:
+    """The validated fields and the file part. A missing or empty file is a 400 naming it, and
+    a file over `max_bytes` a 413 saying the limit, whatever else the form holds."""
     file = next((p for p in parts if p.name == "file"), None)
     if file is None:
         raise ApiError(400, "Invalid 'file': an audio file is required (a form part named 'file').", param="file",
                        code="missing_required_parameter")
     if not file.data:
         raise ApiError(400, "Invalid 'file': the audio file is empty.", param="file", code="invalid_value")
+    if len(file.data) > max_bytes:
+        raise ApiError(413, f"The audio file is {len(file.data)} bytes; the limit is {max_bytes} bytes "
+                            f"({max_bytes / 2**20:g} MB).", param="file", code="file_too_large")
     return validate(TranscriptionForm, form_fields(parts)), file

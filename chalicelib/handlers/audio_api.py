@@ -5,7 +5,7 @@ from chalicelib.api import multipart
 from chalicelib.api.audio import SpeechRequest, upload_form
 from chalicelib.api.validation import json_body, validate
 from chalicelib.config import settings
-from chalicelib.errors import ApiError, bad_request
+from chalicelib.errors import bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse
@@ -21,17 +21,9 @@ async def translations(req: ApiRequest, who: Principal) -> ApiResponse:
     return await _upload(req, who, "translations")
 
 
-def too_large(size: int, limit: int) -> ApiError:
-    return ApiError(413, f"The audio file is {size} bytes; the limit is {limit} bytes ({limit / 2**20:g} MB).",
-                    param="file", code="file_too_large")
-
-
 async def _upload(req: ApiRequest, who: Principal, task: str) -> ApiResponse:
     parts = multipart.parse(req.body, req.headers.get("content-type", ""))
-    limit = settings().audio_max_bytes
-    form, file = upload_form(parts)
-    if len(file.data) > limit:
-        raise too_large(len(file.data), limit)
+    form, file = upload_form(parts, settings().audio_max_bytes)
     if form.stream and task == "translations":
         raise bad_request("Translations are not streamed (OpenAI's translation endpoint has no 'stream').",
                           param="stream", code="unsupported_parameter")

@@ -355,6 +355,6 @@ def test_upload_over_the_limit_is_a_413_naming_it(billed, billed_api):
     key = create_key(billed_api, credits=1)
     with pytest.raises(openai.APIStatusError) as caught:
         billed.openai(key["key"]).audio.transcriptions.create(file=("big.wav", os.urandom(LIMIT + 1)),
-                                                              model="demo/whisper")
+                                                              model="demo/whisper", response_format="yaml")
     assert caught.value.status_code == 413
-    assert f"the limit is {LIMIT} bytes" in caught.value.message
+    assert f"the limit is {LIMIT} bytes" in caught.value.message  # before the bad format is looked at
