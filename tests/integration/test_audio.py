@@ -236,6 +236,41 @@ def test_gemini_translation_inline_audio(fake, client, admin, user):
         "google", 90, 6, 2.5)
 
 
+def test_gemini_streamed_transcription(fake, client, admin, user):
+    fake.route("POST", g.path("gemini-2.5-flash", "generateContent"),
+               json=g.response([g.candidate([g.text("Guten Morgen.")])], g.usage(80, 4)))
+    events = list(client.audio.transcriptions.create(file=("guten.wav", CLIP), model="google/gemini-2.5-flash",
+                                                     language="de", stream=True))
+    assert [e.type for e in events] == ["transcript.text.delta"] * 2 + ["transcript.text.done"]
+    assert "".join(e.delta for e in events[:2]) == events[2].text == "Guten Morgen."
+    (call,) = calls_of(admin, user["account_id"])
+    assert (call["stream"], call["prompt_tokens"], call["completion_tokens"], call["seconds"]) == (True, 80, 4, 2.5)
+
+
+def test_an_operators_openai_compatible_provider_gets_the_form(fake, client, admin, user):
+    name = "whisperhost"
+    created = admin.post("/admin/providers", json={"name": name, "kind": "openai",
+                                                   "base_url": f"{fake.base_url}/{name}/v1"})
+    assert created.status_code == 201, created.text
+    try:
+        key = admin.post(f"/admin/providers/{name}/credentials",
+                         json={"name": "k", "value": "sk-whisperhost-SECRET-0123", "check": False})
+        assert key.status_code == 201, key.text
+        fake.route("POST", f"/{name}/v1/audio/transcriptions", json={"text": "Hola."})
+        result = client.audio.transcriptions.create(file=("hola.wav", CLIP), model=f"{name}/whisper-large-v3",
+                                                    extra_body={"chunking_strategy": "auto"})
+        assert result.text == "Hola."
+        sent = _sent(fake, f"/{name}/v1/audio/transcriptions")
+        assert sent.headers["authorization"] == "Bearer sk-whisperhost-SECRET-0123"
+        # A field the gateway does not model reaches the provider too.
+        assert oa.fields(sent) == {"model": ["whisper-large-v3"], "chunking_strategy": ["auto"]}
+        assert oa.files(sent)[0].data == CLIP
+        (call,) = calls_of(admin, user["account_id"])
+        assert (call["provider"], call["seconds"]) == (name, 2.5)
+    finally:
+        admin.delete(f"/admin/providers/{name}")
+
+
 def test_missing_file_is_a_400_naming_it(gateway, user):
     response = httpx.post(gateway.url + "/v1/audio/transcriptions", headers={"authorization": f"Bearer {user['key']}"},
                           files={"model": (None, "whisper-1")})
