@@ -23,8 +23,10 @@ route("POST", "/v1/chat/completions", "openai_api:chat_completions")
 route("POST", "/v1/embeddings", "openai_api:embeddings")
 route("POST", "/v1/images/generations", "openai_api:image_generations")
 route("GET", "/v1/credits", "openai_api:credits")
-route("POST", "/v1/audio/transcriptions", "audio_api:transcriptions", content_types=["multipart/form-data"])
-route("POST", "/v1/audio/translations", "audio_api:translations", content_types=["multipart/form-data"])
+# Uploads: multipart/form-data. Chalice lets any type through ("*/*") so that another is refused by
+# the handler, in the API's error shape with x-request-id, not by Chalice's bare 415.
+route("POST", "/v1/audio/transcriptions", "audio_api:transcriptions", content_types=["*/*"])
+route("POST", "/v1/audio/translations", "audio_api:translations", content_types=["*/*"])
 route("POST", "/v1/audio/speech", "audio_api:speech")
 route("GET", "/v1/status", "providers:model_status")
 
