@@ -18,7 +18,8 @@ class TranscriptionForm(BaseModel):
 
     model: str = Field(min_length=1)
     prompt: str | None = None
-    response_format: Literal["json", "text", "srt", "verbose_json", "vtt"] = "json"
+    # diarized_json (speaker labels) only where the provider itself answers in it (OpenAI)
+    response_format: Literal["json", "text", "srt", "verbose_json", "vtt", "diarized_json"] = "json"
     temperature: float | None = Field(default=None, ge=0, le=1)
     language: str | None = None
     timestamp_granularities: list[Literal["word", "segment"]] | None = None

@@ -172,12 +172,14 @@ class DemoAdapter:
 
     async def transcription(self, target: Target, upload: AudioUpload) -> Result:
         _require(target, "transcription")
+        transcript.check_format("demo", upload.response_format)
         body, content_type = transcript.render(_heard(upload), response_format=upload.response_format,
                                                task=upload.task, language=upload.language, seconds=upload.seconds)
         return Result(body, Usage(seconds=upload.seconds, estimated=upload.seconds_estimated), 0.0, content_type)
 
     async def transcription_stream(self, target: Target, upload: AudioUpload) -> TranslatedStream:
         _require(target, "transcription")
+        transcript.check_format("demo", upload.response_format)
         usage = Usage(seconds=upload.seconds, estimated=upload.seconds_estimated)
         return transcript.stream("demo", _heard(upload), upload.seconds, usage)
 

@@ -2,7 +2,8 @@
 
 OpenAI itself answers in the format asked; Gemini and the demo model give a text, which is
 laid out here the way OpenAI lays out whisper's answers: one segment spanning the audio
-(no provider here gives timings), and the duration usage whisper reports.
+(no provider here gives timings), and the duration usage whisper reports. A stream of such a
+text is OpenAI's stream events over the whole text at once, and its renderer (`Frames`).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ApiError
-from chalicelib.providers import sse
+from chalicelib.providers import errors, sse
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat.translate import TranscriptRelay
 from chalicelib.providers.streaming import TranslatedStream
@@ -25,6 +26,12 @@ JSON = "application/json"
 def _clock(seconds: float, decimal: str) -> str:
     ms = round(seconds * 1000)
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}{decimal}{ms % 1000:03d}"
+
+
+def check_format(provider: str, response_format: str) -> None:
+    """Before the call: a plain text has no speaker labels to lay out as diarized_json."""
+    if response_format == "diarized_json":
+        raise errors.unsupported(provider, "speaker labels (response_format 'diarized_json')")
 
 
 def render(text: str, *, response_format: str, task: str, language: str | None, seconds: float) -> tuple[bytes, str]:

@@ -91,6 +91,26 @@ def test_transcription_verbose_json_with_timestamps(fake, client, admin, user):
     assert call["seconds"] == 5  # the provider's own usage.seconds (whole seconds, up), over the duration
 
 
+def test_diarized_json_passes_to_openai_and_is_refused_where_nothing_labels_speakers(fake, client, admin, user):
+    answer = {"task": "transcribe", "duration": 2.5, "text": "A: Hi.\nB: Hello.",
+              "segments": [{"type": "transcript.text.segment", "id": "seg_0", "start": 0.0, "end": 1.0,
+                            "text": "Hi.", "speaker": "A"},
+                           {"type": "transcript.text.segment", "id": "seg_1", "start": 1.0, "end": 2.5,
+                            "text": "Hello.", "speaker": "B"}],
+              "usage": oa.token_usage(30, 0, 6)}
+    fake.route("POST", "/v1/audio/transcriptions", json=answer)
+    raw = client.audio.transcriptions.with_raw_response.create(
+        file=("talk.wav", CLIP), model="gpt-4o-transcribe-diarize", response_format="diarized_json",
+        extra_body={"chunking_strategy": "auto"})
+    assert raw.http_response.json() == answer
+    openapi.validate("CreateTranscriptionResponseDiarizedJson", raw.http_response.json())
+    for model in ("demo/whisper", "google/gemini-2.5-flash"):
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.audio.transcriptions.create(file=("talk.wav", CLIP), model=model, response_format="diarized_json")
+        assert "diarized_json" in caught.value.message
+    assert [r.path for r in fake.requests] == ["/v1/audio/transcriptions"]  # Gemini was never asked
+
+
 def test_transcription_token_usage_of_the_gpt_4o_models(fake, client, admin, user):
     fake.route("POST", "/v1/audio/transcriptions", json={"text": "Hi.", "usage": oa.token_usage(25, 4, 3)})
     client.audio.transcriptions.create(file=("clip.wav", CLIP), model="gpt-4o-mini-transcribe")

@@ -58,6 +58,7 @@ class GeminiAdapter:
         return transcript.stream(target.provider.name, text, upload.seconds, usage)
 
     async def _transcribe(self, target: Target, upload: AudioUpload) -> tuple[str, Usage, float]:
+        transcript.check_format(target.provider.name, upload.response_format)
         upstream = translate.transcription_request(upload)
         data, ttfb_ms = await call_json(target, api.path(target.model, "generateContent"), upstream)
         text, usage = translate.transcription_text(data, target.provider.name)
