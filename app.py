@@ -28,6 +28,11 @@ route("POST", "/v1/moderations", "openai_api:moderations")
 route("POST", "/v1/embeddings", "openai_api:embeddings")
 route("POST", "/v1/images/generations", "openai_api:image_generations")
 route("GET", "/v1/credits", "openai_api:credits")
+# Uploads: multipart/form-data. Chalice lets any type through ("*/*") so that another is refused by
+# the handler, in the API's error shape with x-request-id, not by Chalice's bare 415.
+route("POST", "/v1/audio/transcriptions", "audio_api:transcriptions", content_types=["*/*"])
+route("POST", "/v1/audio/translations", "audio_api:translations", content_types=["*/*"])
+route("POST", "/v1/audio/speech", "audio_api:speech")
 route("GET", "/v1/status", "providers:model_status")
 
 # Anthropic Messages API (any valid key, as `Authorization: Bearer` or `x-api-key`); GET /v1/models

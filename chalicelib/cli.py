@@ -109,7 +109,8 @@ def cmd_rates(args: argparse.Namespace) -> int:
     if args.action == "set":
         fields = {"provider": args.provider, "model": args.model, "type": args.type, "input_rate": args.input_rate,
                   "output_rate": args.output_rate, "cache_read_rate": args.cache_read_rate,
-                  "cache_write_rate": args.cache_write_rate, "image_rate": args.image_rate}
+                  "cache_write_rate": args.cache_write_rate, "image_rate": args.image_rate,
+                  "second_rate": args.second_rate}
         return _admin_call("billing:set_rate", body={k: v for k, v in fields.items() if v is not None})
     if args.action == "deprecate":
         return _admin_call("billing:update_rate", params={"id": str(args.id)}, body={"deprecated": True})
@@ -276,7 +277,7 @@ def parser() -> argparse.ArgumentParser:
     creds.add_parser("rekey", help="after rotating AIHUB_SECRET (old one in AIHUB_SECRET_PREVIOUS): seal every "
                                    "credential and provider header with the new secret").set_defaults(fn=cmd_rekey)
 
-    rates = sub.add_parser("rates", help="model rates (credits per token / image)").add_subparsers(
+    rates = sub.add_parser("rates", help="model rates (credits per token / image / second)").add_subparsers(
         dest="action", required=True)
     p = rates.add_parser("list", help="list rates")
     p.add_argument("--provider")
@@ -285,8 +286,8 @@ def parser() -> argparse.ArgumentParser:
     p = rates.add_parser("set", help="create or replace a model's rate")
     p.add_argument("provider")
     p.add_argument("model")
-    p.add_argument("--type", default="chat", choices=["chat", "embedding", "image", "video", "moderation"])
-    for name in ("input", "output", "cache-read", "cache-write", "image"):
+    p.add_argument("--type", default="chat", choices=["chat", "embedding", "image", "video", "moderation", "audio"])
+    for name in ("input", "output", "cache-read", "cache-write", "image", "second"):
         p.add_argument(f"--{name}-rate", type=float)
     p.set_defaults(fn=cmd_rates)
     p = rates.add_parser("deprecate", help="stop selling a model at its rate")

@@ -49,6 +49,8 @@ class Settings:
     # Browser origins allowed to call the API (CORS); "*" only when set so. The web UI is
     # served by the gateway itself (same origin), so it needs none.
     cors_origins: tuple[str, ...] = ()
+    # The largest audio file /v1/audio/transcriptions and /translations take: OpenAI's 25 MB.
+    audio_max_bytes: int = 25 * 1024 * 1024
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -131,6 +133,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
         max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
         cors_origins=tuple(o.strip().rstrip("/") for o in (env.get("AIHUB_CORS_ORIGINS") or "").split(",") if o.strip()),
+        audio_max_bytes=int(env.get("AIHUB_AUDIO_MAX_BYTES") or 25 * 1024 * 1024),
         env=env,
     )
 

@@ -13,7 +13,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "model": ("provider", "model"),  # a model name means different things at different providers
     "type": ("type",),
 }
-CALL_TYPES = ("chat", "embedding", "image", "video", "moderation")
+CALL_TYPES = ("chat", "embedding", "image", "video", "moderation", "audio")
 STATUSES = ("success", "failed")
 
 

@@ -104,13 +104,13 @@ class KeyUpdate(BaseModel):
 class RateFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    type: Literal["chat", "embedding", "image", "video", "moderation"] | None = None
+    type: Literal["chat", "embedding", "image", "video", "moderation", "audio"] | None = None
     input_rate: RateValue | None = None  # credits per token
     output_rate: RateValue | None = None
     cache_read_rate: RateValue | None = None
     cache_write_rate: RateValue | None = None
     image_rate: RateValue | None = None  # credits per image
-    second_rate: RateValue | None = None  # credits per second (video)
+    second_rate: RateValue | None = None  # credits per second (video, transcribed audio)
     input_cost_usd: RateValue | None = None  # the provider's unit costs
     output_cost_usd: RateValue | None = None
     cache_read_cost_usd: RateValue | None = None
@@ -125,7 +125,7 @@ class RateFields(BaseModel):
 class RateCreate(RateFields):
     provider: Name
     model: Name
-    type: Literal["chat", "embedding", "image", "video", "moderation"] = "chat"
+    type: Literal["chat", "embedding", "image", "video", "moderation", "audio"] = "chat"
     input_rate: RateValue = 0
     output_rate: RateValue = 0
 

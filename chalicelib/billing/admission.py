@@ -79,11 +79,14 @@ def priced(plan: Plan, *, required: bool = True) -> tuple[Plan, dict[tuple[str, 
     return Plan(plan.model, routes, plan.pinned), found
 
 
-async def admit(record: CallRecord, who: Principal, plan: Plan, body: dict[str, Any]) -> tuple[Plan, Admission | None]:
+async def admit(record: CallRecord, who: Principal, plan: Plan, body: dict[str, Any],
+                hold_kind: str | None = None) -> tuple[Plan, Admission | None]:
+    """`hold_kind` names how the hold is bounded when it differs from the call's type (an
+    "audio" call is a "transcription" or a "speech")."""
     queue = writer()
     if queue.unavailable is not None:
         raise queue.unavailable
-    request_id, kind = record.request_id, record.type
+    request_id, kind = record.request_id, hold_kind or record.type
     key = who.key
     limited = key is not None and any((key.rpm, key.tpm, key.daily_cap, key.monthly_cap))
     billed = settings().billing and who.account_id is not None

@@ -46,8 +46,11 @@ def charge(rate: Rate, usage: Usage) -> int:
 def reservation(rate: Rate, kind: str, body: dict[str, Any]) -> int:
     """The most the call can cost (chalicelib/billing/estimate.py says why each figure is a
     ceiling): every input token at the dearest input rate, plus the output ceiling (chat) at
-    the output rate, plus every image asked for at its price and its output tokens."""
+    the output rate, plus every image asked for at its price and its output tokens; audio as
+    `audio_reservation` says."""
     dearest_input = max(rate.input_rate, rate.cache_read_rate or 0, rate.cache_write_rate or 0)
+    if kind in ("transcription", "speech"):
+        return min(audio_reservation(rate, kind, body, dearest_input), estimate.CLAMP)
     total = estimate.input_tokens(kind, body) * dearest_input
     if kind == "chat":
         total += estimate.chat_output_tokens(rate.max_output_tokens, body) * rate.output_rate
@@ -55,3 +58,20 @@ def reservation(rate: Rate, kind: str, body: dict[str, Any]) -> int:
         images = estimate.count(body.get("n")) or 1
         total += images * ((rate.image_rate or 0) + estimate.image_output_tokens(body) * rate.output_rate)
     return min(total, estimate.CLAMP)
+
+
+def audio_reservation(rate: Rate, kind: str, body: dict[str, Any], dearest_input: int) -> int:
+    """Speech is charged per character of `input` at the input rate, so its hold is exact.
+    A transcription's `body` carries the upload itself as `file` (bytes): its longest possible
+    duration at the per-second rate, plus, for models billed in tokens, that many seconds of
+    audio tokens and the prompt as input and the output ceiling as output."""
+    if kind == "speech":
+        text = body.get("input")
+        return (len(text) if isinstance(text, str) else 0) * rate.input_rate
+    file = body.get("file")
+    seconds = estimate.audio_seconds(file) if isinstance(file, bytes) else 0
+    prompt = body.get("prompt")
+    prompt_tokens = len(prompt.encode("utf-8", "surrogatepass")) if isinstance(prompt, str) else 0
+    input_tokens = seconds * estimate.AUDIO_TOKENS_PER_SECOND + prompt_tokens + estimate.TOKENS_PER_REQUEST
+    return (seconds * (rate.second_rate or 0) + input_tokens * dearest_input
+            + estimate.chat_output_tokens(rate.max_output_tokens, {}) * rate.output_rate)

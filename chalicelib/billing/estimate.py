@@ -20,10 +20,11 @@ import base64
 import binascii
 import math
 import re
-import struct
 from typing import Any
 
 import orjson
+
+from chalicelib.media import wav
 
 # Holds are SQLite INTEGERs (signed 64-bit) and are summed with balances and other holds.
 CLAMP = 2**62
@@ -51,7 +52,6 @@ IMAGE_TOKENS = 2_833 + 8 * 5_667
 MIN_MEDIA_BYTES_PER_SECOND = 500
 AUDIO_TOKENS_PER_SECOND = 32  # Gemini's documented rate; OpenAI's audio models use ~10
 VIDEO_TOKENS_PER_SECOND = 300  # Gemini documents 263 a second (a frame a second and its sound)
-_PCM_WAV_FORMATS = frozenset({1, 3, 6, 7, 0xFFFE})  # PCM, float, A-law, mu-law, extensible
 _WAV_TYPES = frozenset({"wav", "wave", "x-wav", "vnd.wave"})
 _WAV_HEADER_CHARS = 4_096  # base64 of the first 3 KB: where the fmt chunk is in any real file
 
@@ -229,25 +229,29 @@ def _audio_tokens(b64: str, fmt: str) -> int:
 
 
 def _wav_byte_rate(b64: str) -> int:
-    """Bytes a second a decoder plays this WAV at: its PCM header's rate (the lower of the two it
-    states), the compressed-audio floor for other codecs, and 1 when the header is unreadable."""
+    """Bytes a second a decoder plays this WAV at: its PCM header's rate, the compressed-audio
+    floor for other codecs, and 1 when the header is unreadable."""
     head = b64[:_WAV_HEADER_CHARS]
     try:
         raw = base64.b64decode(head[: len(head) - len(head) % 4])
     except (binascii.Error, ValueError):
         return 1
-    if raw[:4] != b"RIFF" or raw[8:12] != b"WAVE":
+    return media_byte_rate(raw)
+
+
+def media_byte_rate(head: bytes) -> int:
+    """The lowest byte rate a decoder can play a file starting with `head` at (see above)."""
+    if not wav.is_wav(head):
         return MIN_MEDIA_BYTES_PER_SECOND  # not a WAV whatever its label: the decoder sniffs it
-    at = 12
-    while at + 8 <= len(raw):
-        chunk, size = raw[at:at + 4], struct.unpack_from("<I", raw, at + 4)[0]
-        if chunk == b"fmt " and at + 24 <= len(raw):
-            codec, _, sample_rate, byte_rate, block_align = struct.unpack_from("<HHIIH", raw, at + 8)
-            if codec not in _PCM_WAV_FORMATS:
-                return MIN_MEDIA_BYTES_PER_SECOND
-            return max(1, min(byte_rate, sample_rate * block_align))
-        at += 8 + size + size % 2
-    return 1
+    found = wav.fmt(head)
+    if found is None:
+        return 1
+    return found.play_rate if found.pcm else MIN_MEDIA_BYTES_PER_SECOND
+
+
+def audio_seconds(data: bytes) -> int:
+    """The most seconds an uploaded audio file can last (the hold of a per-second call)."""
+    return -(-len(data) // media_byte_rate(data[:_WAV_HEADER_CHARS]))
 
 
 def _file_tokens(b64: str, media_type: str) -> int:

@@ -59,7 +59,7 @@ class AsgiApp:
         endpoint, allowed = (found.target, found.allowed) if found else (None, ())
         response = None
         if endpoint is not None:
-            limit = body_limit(endpoint.auth)
+            limit = body_limit(endpoint.auth, endpoint.uploads)
             try:
                 req.body = await self._read_body(receive, limit)
             except _TooLarge:

@@ -23,6 +23,16 @@ from chalicelib.gateway.loops import event_loop
 from chalicelib.gateway.routing import RouteTable, concrete_path, gateway_path
 
 
+# API Gateway passes these bodies through base64 (binaryMediaTypes, which Chalice derives from
+# app.api.binary_types): audio uploads in, generated speech out.
+BINARY_TYPES = ("multipart/form-data", "audio/mpeg", "audio/opus", "audio/aac", "audio/flac", "audio/wav",
+                "audio/pcm", "audio/ogg", "audio/webm", "audio/mp4", "application/octet-stream")
+
+
+def _binary(content_type: str) -> bool:
+    return content_type.split(";")[0].strip().lower() in BINARY_TYPES
+
+
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)
     if req.method == "HEAD":
@@ -73,7 +83,9 @@ class ChaliceView:
         response = event_loop().run_until_complete(self._respond(req))
         assert isinstance(response.body, bytes)
         out: dict[str, str | list[str]] = {**response.headers}
-        return Response(body=response.body.decode(), status_code=response.status, headers=out)
+        binary = _binary(response.headers.get("content-type", ""))
+        body = response.body if binary else response.body.decode()
+        return Response(body=body, status_code=response.status, headers=out)
 
     async def _respond(self, req: ApiRequest) -> ApiResponse:
         found = self.table.match(req.method, req.path)
@@ -95,11 +107,13 @@ class Routes:
         self.endpoints: list[Endpoint] = []
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
+        app.api.binary_types = sorted({*app.api.binary_types, *BINARY_TYPES})
 
     def __call__(self, method: str, path: str, handler_ref: str, *, auth: str = "key",
-                 dialect: str = "openai_chat") -> None:
-        """One route; `path` may hold greedy parameters (`{id+}`, see chalicelib.gateway.routing)."""
-        endpoint = Endpoint(method, path, handler_ref, auth, dialect)
+                 dialect: str = "openai_chat", content_types: list[str] | None = None) -> None:
+        """One route; `path` may hold greedy parameters (`{id+}`, see chalicelib.gateway.routing).
+        `content_types`: the request bodies Chalice lets through (else JSON only)."""
+        endpoint = Endpoint(method, path, handler_ref, auth, dialect, uploads=bool(content_types))
         methods = [method, "HEAD"] if method == "GET" else [method]
         for each in methods:
             self.table.add(each, path, endpoint)
@@ -110,7 +124,8 @@ class Routes:
         new = [m for m in [*methods, "OPTIONS"] if m not in taken]
         if new:
             view = ChaliceView(self.app, self.table, registered, endpoint.name)
-            self.app.route(registered, methods=new, name=endpoint.name)(view)
+            options = {"content_types": content_types} if content_types else {}
+            self.app.route(registered, methods=new, name=endpoint.name, **options)(view)
 
     def every(self, *, minutes: int, handler_ref: str) -> None:
         """A scheduled Lambda (EventBridge rate) running an async `handler()` from chalicelib.handlers."""

@@ -41,6 +41,7 @@ class Endpoint:
     handler_ref: str  # "module:function" under chalicelib.handlers, imported on first use
     auth: str = "key"
     dialect: str = "openai_chat"  # the surface (chalicelib/surfaces/<dialect>) whose error shape answers
+    uploads: bool = False  # takes file uploads (multipart): AIHUB_AUDIO_MAX_BYTES may raise its body limit
     _resolved: list[Handler] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,7 +95,7 @@ def routed(endpoint: Endpoint | None, req: ApiRequest, allowed: tuple[str, ...])
         return finish(req, cors.preflight(req, allowed))
     if endpoint is None:
         return not_routed(req, list(allowed))
-    if len(req.body) > (limit := body_limit(endpoint.auth)):  # the Chalice front reads bodies whole
+    if len(req.body) > (limit := body_limit(endpoint.auth, endpoint.uploads)):  # the Chalice front reads bodies whole
         return finish(req, error_response(body_too_large(limit), endpoint.dialect))
     return None
 

@@ -82,8 +82,15 @@ def sse_response(stream: AsyncGenerator[bytes, None], headers: dict[str, str] | 
     )
 
 
-def body_limit(auth: str) -> int:
+FORM_OVERHEAD = 1024 * 1024
+
+
+def body_limit(auth: str, uploads: bool = False) -> int:
     """The largest body a route takes, in bytes, by who may call it (AIHUB_MAX_BODY, AIHUB_MAX_ADMIN_BODY)."""
     cfg = settings()
-    return cfg.max_admin_body if auth == "admin" else cfg.max_body
+    if auth == "admin":
+        return cfg.max_admin_body
+    if uploads:  # an audio limit set above the body limit raises it, with room for the other fields
+        return max(cfg.max_body, cfg.audio_max_bytes + FORM_OVERHEAD)
+    return cfg.max_body
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
 import orjson
 
 from chalicelib.billing import accounting, admission
@@ -20,9 +21,20 @@ from chalicelib.billing.cost import charge
 from chalicelib.errors import ApiError
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
-from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
+from chalicelib.gateway.http import ApiRequest, ApiResponse, sse_response
 from chalicelib.gateway.resolve import plan
-from chalicelib.providers.base import Adapter, ChatStream, Result, Target, UpstreamError, Usage
+from chalicelib.providers import errors as provider_errors
+from chalicelib.providers import transcript
+from chalicelib.providers.base import (
+    Adapter,
+    AudioStream,
+    AudioUpload,
+    ChatStream,
+    Result,
+    Target,
+    UpstreamError,
+    Usage,
+)
 from chalicelib.store import calls
 from chalicelib.store import providers as provider_rows
 from chalicelib.store.calls import CallRecord
@@ -40,10 +52,11 @@ class Call:
     """One call in flight: its record, its clock, its reservation, and how it settles."""
 
     def __init__(self, req: ApiRequest, who: Principal, kind: str, body: dict[str, Any],
-                 surface: str = "openai") -> None:
+                 surface: str = "openai", hold_kind: str | None = None) -> None:
         self.started = time.perf_counter()
         self.who = who
         self.body = body
+        self.hold_kind = hold_kind or kind  # how the credit hold is bounded (billing/cost.py)
         self.model: str = body["model"]
         self.record = CallRecord(
             request_id=req.request_id,
@@ -147,7 +160,8 @@ class Call:
 async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
     """Resolve, admit and call with failover; a failure is recorded before it propagates."""
     try:
-        routes, call.admission = await admission.admit(call.record, call.who, plan(call.model), call.body)
+        routes, call.admission = await admission.admit(call.record, call.who, plan(call.model), call.body,
+                                                       call.hold_kind)
         return await failover.run(routes, invoke, call.attempt)
     except DatabaseUnavailable:
         raise  # nothing ran and nothing can be written: the client gets the 503
@@ -173,7 +187,7 @@ async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]
     result = await _attempt(call, pick)
     await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
     out = result.body if is_native or render is None else render(result.body)
-    return raw_json_response(out, headers=call.headers())
+    return ApiResponse(200, out, {"content-type": result.content_type, **call.headers()})
 
 
 async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
@@ -194,16 +208,17 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
         return adapter.chat_stream(target, body)
 
     stream = await _attempt(call, pick)
-    return sse_response(_Relay(call, stream, renderer()), call.headers())
+    return sse_response(_Relay(_relay(call, stream, renderer())), call.headers())
 
 
 class _Relay(AsyncGenerator[bytes, None]):
-    """The SSE body of a streamed call (`_relay`), which also holds when the front fails before
-    it reads a single frame (e.g. while writing the headers): closing a generator that never
-    started runs none of its code, so the call would stay unsettled and the upstream open."""
+    """The body of a streamed call (`_relay`, `_audio_relay`), which also holds when the front
+    fails before it reads a single frame (e.g. while writing the headers): closing a generator
+    that never started runs none of its code, so the call would stay unsettled and the upstream
+    open."""
 
-    def __init__(self, call: Call, stream: ChatStream, renderer: StreamRenderer) -> None:
-        self._frames = _relay(call, stream, renderer)
+    def __init__(self, frames: AsyncGenerator[bytes, None]) -> None:
+        self._frames = frames
         self._started = False
 
     async def asend(self, value: None) -> bytes:
@@ -270,3 +285,43 @@ async def moderations(req: ApiRequest, who: Principal, body: dict[str, Any]) -> 
         return await moderate(target, body)
 
     return await _run(Call(req, who, "moderation", body), invoke)
+
+
+async def transcription(req: ApiRequest, who: Principal, upload: AudioUpload, body: dict[str, Any]) -> ApiResponse:
+    """A transcription or translation; `body` is the form's fields and the file's bytes as
+    `file`, from which the credit hold is bounded."""
+    call = Call(req, who, "audio", body, hold_kind="transcription")
+    if not body.get("stream"):
+        return await _run(call, lambda a, t: a.transcription(t, upload))
+    stream = await _attempt(call, lambda a, t: a.transcription_stream(t, upload))
+    return sse_response(_Relay(_relay(call, stream, transcript.Frames())), call.headers())
+
+
+async def speech(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
+    """Speech, relayed as the provider sends it; recorded once the last byte has been read."""
+    call = Call(req, who, "audio", body, hold_kind="speech")
+    stream = await _attempt(call, lambda a, t: a.speech(t, body))
+    headers = {"content-type": stream.content_type, "cache-control": "no-cache", **call.headers()}
+    return ApiResponse(200, _Relay(_audio_relay(call, stream)), headers)
+
+
+async def _audio_relay(call: Call, stream: AudioStream) -> AsyncGenerator[bytes, None]:
+    error: ApiError | None = None
+    ended = False
+    try:
+        async for chunk in stream.chunks:
+            yield chunk
+        ended = True
+    except httpx.TimeoutException:
+        error = provider_errors.timeout(call.record.provider or "")
+    except httpx.HTTPError:
+        error = provider_errors.bad_response(call.record.provider or "", "the connection was lost mid-stream")
+    finally:
+        try:
+            if not call.settled:
+                if not ended and error is None:
+                    # The client left mid-way; it is still charged: the provider bills the whole input.
+                    call.record.error_code = "client_disconnected"
+                await call.settle(stream.usage if error is None else None, error, stream.ttfb_ms)
+        finally:
+            await stream.aclose()

@@ -6,10 +6,11 @@ models, which credential) and returns OpenAI-shaped bytes plus normalised `Usage
 """
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.api.multipart import Part
 from chalicelib.errors import ApiError
 
 
@@ -79,9 +80,41 @@ class Target:
 
 @dataclass(slots=True)
 class Result:
-    body: bytes  # OpenAI-shaped JSON for the client
+    body: bytes  # OpenAI-shaped JSON for the client (or the text, SRT or VTT of a transcript)
     usage: Usage
     ttfb_ms: float | None = None
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class AudioUpload:
+    """A transcription or translation request: the client's form as it came, and what the
+    gateway read from it."""
+
+    task: str  # "transcriptions" | "translations": OpenAI's path, and what is asked
+    parts: tuple[Part, ...]  # every form part, in the client's order
+    file: Part
+    response_format: str
+    prompt: str | None
+    language: str | None
+    seconds: float  # the upload's duration: exact from a WAV header, else estimated from its size
+    seconds_estimated: bool
+
+
+@dataclass(slots=True)
+class AudioStream:
+    """Generated speech: the provider's bytes, relayed as they arrive."""
+
+    content_type: str
+    chunks: AsyncIterator[bytes]
+    usage: Usage
+    ttfb_ms: float | None = None
+    on_close: Callable[[], Awaitable[None]] | None = None
+
+    async def aclose(self) -> None:
+        if self.on_close is not None:
+            close, self.on_close = self.on_close, None
+            await close()
 
 
 class UpstreamError(ApiError):
@@ -123,3 +156,17 @@ class Adapter(Protocol):
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result: ...
 
     async def images(self, target: Target, body: dict[str, Any]) -> Result: ...
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        """A transcript (or English translation) of the upload in its `response_format`; a
+        provider without speech recognition raises a 400 (`errors.unsupported`)."""
+        ...
+
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> ChatStream:
+        """The same as OpenAI's stream of `transcript.text.delta` and `transcript.text.done`
+        events (usage on the done event)."""
+        ...
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        """OpenAI's speech body -> the audio, streamed; usage counts the input's characters."""
+        ...

@@ -1,4 +1,5 @@
-"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`, `demo/moderation`.
+"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`, `demo/moderation`, `demo/whisper`,
+`demo/tts`.
 
 Deterministic answers computed locally, in OpenAI's wire format, with usage, so a fresh
 `make serve` answers with no provider key. Its stream is produced as OpenAI-dialect SSE events
@@ -20,8 +21,9 @@ import orjson
 
 from chalicelib.config import settings
 from chalicelib.errors import bad_request
-from chalicelib.providers import errors
-from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.media import wav
+from chalicelib.providers import errors, transcript
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
@@ -134,7 +136,8 @@ def _moderation_texts(value: Any) -> list[str]:
 
 
 def _require(target: Target, kind: str) -> None:
-    expected = {"chat": "echo", "embedding": "embed", "image": "image", "moderation": "moderation"}[kind]
+    expected = {"chat": "echo", "embedding": "embed", "image": "image", "moderation": "moderation",
+                "transcription": "whisper", "speech": "tts"}[kind]
     if target.model != expected:
         raise bad_request(f"demo/{target.model} is not a {kind} model; use demo/{expected}.", param="model",
                           code="model_not_supported")
@@ -199,6 +202,46 @@ class DemoAdapter:
         value = f"data:image/png;base64,{b64}" if key == "url" else b64
         data = {"created": int(time.time()), "data": [{key: value, "revised_prompt": body["prompt"]} for _ in range(n)]}
         return Result(orjson.dumps(data), Usage(images=n), 0.0)
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        _require(target, "transcription")
+        transcript.check_format("demo", upload.response_format)
+        body, content_type = transcript.render(_heard(upload), response_format=upload.response_format,
+                                               task=upload.task, language=upload.language, seconds=upload.seconds)
+        return Result(body, Usage(seconds=upload.seconds, estimated=upload.seconds_estimated), 0.0, content_type)
+
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> TranslatedStream:
+        _require(target, "transcription")
+        transcript.check_format("demo", upload.response_format)
+        usage = Usage(seconds=upload.seconds, estimated=upload.seconds_estimated)
+        return transcript.stream("demo", _heard(upload), upload.seconds, usage)
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        _require(target, "speech")
+        text: str = body["input"]
+        fmt = body.get("response_format") or "wav"  # OpenAI's default is mp3, which cannot be made offline
+        seconds = len(text) * SPEECH_SECONDS_PER_CHAR / (body.get("speed") or 1.0)
+        if fmt == "wav":
+            audio, content_type = wav.silence(seconds), "audio/wav"
+        elif fmt == "pcm":  # OpenAI's raw PCM: 24 kHz, 16-bit signed little-endian, mono
+            audio, content_type = b"\x00\x00" * round(seconds * 24_000), "audio/pcm"
+        else:
+            raise bad_request(f"demo/tts speaks wav and pcm only, not {fmt}.", param="response_format")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for at in range(0, len(audio), SPEECH_CHUNK):
+                yield audio[at:at + SPEECH_CHUNK]
+
+        return AudioStream(content_type, chunks(), Usage(input_tokens=len(text)), 0.0)
+
+
+def _heard(upload: AudioUpload) -> str:
+    what = "translation" if upload.task == "translations" else "transcript"
+    return f"demo {what} of {upload.seconds:.2f} seconds"
+
+
+SPEECH_SECONDS_PER_CHAR = 0.05  # about how long a character takes to say
+SPEECH_CHUNK = 4096
 
 
 ADAPTER = DemoAdapter()

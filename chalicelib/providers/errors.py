@@ -102,6 +102,12 @@ def bad_response(provider: str, what: str) -> UpstreamError:
                          code="upstream_bad_response", type="api_error")
 
 
+def unsupported(provider: str, what: str) -> UpstreamError:
+    """The provider has no such endpoint at all: the client's 400, never retried elsewhere."""
+    return UpstreamError(400, f"Provider {provider} does not offer {what}; pick a model of a provider that does.",
+                         code="unsupported_by_provider", param="model")
+
+
 def gateway_busy(provider: str) -> UpstreamError:
     """Every pooled upstream connection stayed busy for the pool timeout. Not the provider's or
     the credential's fault, and another credential would wait on the same pool: not retried."""

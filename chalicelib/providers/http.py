@@ -52,9 +52,12 @@ async def send(
     method: str = "POST",
     extra_headers: dict[str, str] | None = None,
     files: dict[str, Any] | None = None,
+    content: bytes | None = None,
     error_mapper: ErrorMapper = errors.from_status,
 ) -> tuple[httpx.Response, float]:
-    """Send and wait for the response head; returns it (body unread) and the ms to get it."""
+    """Send and wait for the response head; returns it (body unread) and the ms to get it.
+    The body is `body` as JSON, or `files` as a form httpx encodes, or `content` as it is (its
+    content-type in `extra_headers`)."""
     spec = target.provider
     head = {**headers(target), **(extra_headers or {})}
     if files is not None:
@@ -62,7 +65,7 @@ async def send(
     started = time.perf_counter()
     request = client().build_request(
         method, registry.base_url(spec, settings()) + path, headers=head, files=files,
-        content=None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
+        content=content if content is not None else None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)
     except httpx.PoolTimeout:
@@ -86,16 +89,18 @@ async def send(
 async def open_stream(
     target: Target,
     path: str,
-    body: dict[str, Any],
+    body: dict[str, Any] | None,
     translator: StreamTranslator,
     *,
     prompt_chars: int,
     error_mapper: ErrorMapper = errors.from_status,
     extra_headers: dict[str, str] | None = None,
+    content: bytes | None = None,
 ) -> TranslatedStream:
     """`send` a streamed request and hand its SSE body to a `TranslatedStream`, which then owns
     the response. Everything that could fail on the client's body is done before the call."""
-    response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper)
+    response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper,
+                                   content=content)
     async with closed_on_failure(response.aclose):
         return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
                                 prompt_chars=prompt_chars, on_close=response.aclose)

@@ -15,14 +15,15 @@ from chalicelib.providers.base import Adapter, Credential, ProviderSpec
 _OPENAI_MODELS = (
     "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o",
     "gpt-4o-mini", "o3", "o4-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "text-embedding-3-large",
-    "dall-e-3", "gpt-image-1", "omni-moderation-latest",
+    "dall-e-3", "gpt-image-1", "omni-moderation-latest", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
+    "tts-1", "tts-1-hd", "gpt-4o-mini-tts",
 )
 
 BUILTIN: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image", "moderation"),
-                     closed_models=True),
+        ProviderSpec("demo", "demo", "", key_required=False,
+                     models=("echo", "embed", "image", "moderation", "whisper", "tts"), closed_models=True),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                      models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
@@ -68,7 +69,7 @@ MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] 
     (re.compile(pattern), routes)
     for pattern, routes in (
         ((r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage"
-          r"|omni-moderation|text-moderation)"),
+          r"|omni-moderation|text-moderation|whisper|tts-)"),
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
         (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
         (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),

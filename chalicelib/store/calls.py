@@ -12,7 +12,7 @@ from chalicelib.store.db import Store
 class CallRecord:
     request_id: str
     created_at: int
-    type: str  # chat | embedding | image
+    type: str  # chat | embedding | image | audio
     status: str = "success"  # success | failed
     account_id: str | None = None
     key_id: str | None = None

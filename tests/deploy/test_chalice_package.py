@@ -51,6 +51,9 @@ def test_package_template_has_the_vpc_config_and_schedule(prod_package: Path):
     sam = json.loads((prod_package / "sam.json").read_text())
     resources = sam["Resources"]
     assert resources["RestAPI"]["Properties"]["EndpointConfiguration"] == "REGIONAL"
+    # Audio uploads and generated speech cross API Gateway as binary (base64 to the Lambda).
+    binary = resources["RestAPI"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-binary-media-types"]
+    assert {"multipart/form-data", "audio/mpeg", "audio/wav", "audio/pcm"} <= set(binary)
     for name in ("APIHandler", "MaintenanceRun"):
         props = resources[name]["Properties"]
         assert props["VpcConfig"]["SubnetIds"] and props["VpcConfig"]["SecurityGroupIds"], name

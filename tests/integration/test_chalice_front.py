@@ -216,3 +216,21 @@ def test_greedy_route_through_api_gateway(lambda_client):
     event["pathParameters"] = {"id": "demo/echo:explode"}
     refused = app.app(event, None)
     assert refused["statusCode"] == 404 and json.loads(refused["body"])["error"]["status"] == "NOT_FOUND"
+def test_audio_upload_and_binary_speech_through_api_gateway(lambda_client):
+    """API Gateway hands a multipart upload over base64 (a binary media type) and takes the
+    generated audio back the same way; the Lambda must return bytes for it, not text."""
+    import httpx
+
+    from chalicelib.media import wav
+
+    clip = wav.silence(1.5, 16_000)[:44] + bytes(range(256)) * 94  # 1.5 s, with every byte value
+    upload = httpx.Request("POST", "http://x", data={"model": "demo/whisper", "response_format": "text"},
+                           files={"file": ("clip.wav", clip, "audio/wav")})
+    heard = lambda_client.http.post("/v1/audio/transcriptions", body=upload.read(),
+                                    headers={**AUTH, "content-type": upload.headers["content-type"]})
+    assert heard.status_code == 200 and heard.body == b"demo transcript of 1.50 seconds\n"
+    spoken = lambda_client.http.post("/v1/audio/speech", body=json.dumps(
+        {"model": "demo/tts", "voice": "alloy", "input": "one two"}),
+        headers={**AUTH, "accept": "application/octet-stream"})
+    assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/wav"
+    assert wav.duration(spoken.body) == 0.35  # 7 characters at 0.05 s

@@ -249,7 +249,7 @@ def test_window(query, window):
     (lambda: params.integer({"limit": "abc"}, "limit", 10, 1, 100), "limit"),
     (lambda: params.integer({"limit": "0"}, "limit", 10, 1, 100), "limit"),
     (lambda: params.integer({"limit": "101"}, "limit", 10, 1, 100), "limit"),
-    (lambda: params.scope({"type": "audio"}, None), "type"),
+    (lambda: params.scope({"type": "music"}, None), "type"),
     (lambda: params.status({"status": "ok"}), "status"),
     (lambda: params.cursor({"cursor": "12_x"}), "cursor"),
     (lambda: params.choice({"by": "vibes"}, "by", ("calls", "credits"), "calls"), "by"),

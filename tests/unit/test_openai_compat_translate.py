@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat import translate
+from chalicelib.providers.openai_compat.translate import TranscriptRelay
 
 
 @pytest.mark.parametrize(
@@ -129,3 +130,30 @@ def test_image_response(body, images, usage_rewritten):
     if usage_rewritten:
         assert orjson.loads(content)["usage"] == {"input_tokens": 0, "output_tokens": 4096, "total_tokens": 4096,
                                                    "input_tokens_details": {"text_tokens": 0, "image_tokens": 0}}
+
+
+# -- streamed transcriptions ----------------------------------------------------------------
+
+
+def _relay_feed(events: list[bytes]) -> tuple[TranscriptRelay, list[bytes]]:
+    relay = TranscriptRelay("openai", 2.0, True)
+    out = [frame for data in events for frame in relay.feed(None, data)]
+    return relay, out
+
+
+@pytest.mark.parametrize("events, frames, usage, done, error", [
+    ([b'{"type":"transcript.text.delta","delta":"Hi"}', (b'{"type":"transcript.text.done","text":"Hi",'
+      b'"usage":{"type":"tokens","input_tokens":9,"output_tokens":1,"total_tokens":10}}')],
+     2, Usage(input_tokens=9, output_tokens=1, seconds=2.0, estimated=True), True, None),
+    ([b'{"type":"transcript.text.done","text":"Hi","usage":{"type":"duration","seconds":3}}'],
+     1, Usage(seconds=3.0), True, None),
+    ([b'{"type":"transcript.text.done","text":"Hi"}'], 1, Usage(seconds=2.0, estimated=True), True, None),
+    ([b'{"type":"transcript.text.delta","delta":"Hi"}'], 1, None, False, None),
+    ([b'{"type":"error","error":{"message":"boom"}}'], 0, None, False, "boom"),
+    ([b"not json"], 0, None, False, "invalid stream event"),
+])
+def test_transcript_relay(events, frames, usage, done, error):
+    relay, out = _relay_feed(events)
+    assert len(out) == frames and out == [b"data: " + e + b"\n\n" for e in events[:frames]]
+    assert (relay.usage, relay.done) == (usage, done)
+    assert (error in relay.error.message) if error else relay.error is None

@@ -14,6 +14,7 @@ import httpx
 from chalicelib.providers import errors, http
 from chalicelib.providers.anthropic import api, translate
 from chalicelib.providers.base import Credential, Result, Target, UpstreamError
+from chalicelib.providers.no_audio import NoAudio
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 
@@ -26,7 +27,7 @@ async def _send(target: Target, body: dict[str, Any], headers: dict[str, str] | 
     return await http.send(target, path, body, extra_headers=headers, error_mapper=_error)
 
 
-class AnthropicAdapter:
+class AnthropicAdapter(NoAudio):
     async def check(self, target: Target) -> None:
         await http.probe(target, api.MODELS_PATH, error_mapper=_error)
 

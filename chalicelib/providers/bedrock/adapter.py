@@ -23,6 +23,7 @@ from chalicelib.providers import errors, registry
 from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Result, Target, UpstreamError
 from chalicelib.providers.bedrock import translate
+from chalicelib.providers.no_audio import NoAudio
 from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure, prompt_chars, wants_usage
 
 T = TypeVar("T")
@@ -255,7 +256,7 @@ class EventPump:
 CHECK_MODEL = "amazon.nova-micro-v1:0"
 
 
-class BedrockAdapter:
+class BedrockAdapter(NoAudio):
     async def check(self, target: Target) -> None:
         bedrock = await client(target)
         try:

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.providers import errors, http, transcript
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
 from chalicelib.providers.gemini import api, translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
@@ -78,6 +78,28 @@ class GeminiAdapter:
         data, ttfb_ms = await call_json(target, api.path(target.model, method), upstream)
         out, usage = translate.image_response(data, body, target.model, target.provider.name)
         return Result(orjson.dumps(out), usage, ttfb_ms)
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        text, usage, ttfb_ms = await self._transcribe(target, upload)
+        body, content_type = transcript.render(text, response_format=upload.response_format, task=upload.task,
+                                               language=upload.language, seconds=upload.seconds)
+        return Result(body, usage, ttfb_ms, content_type)
+
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> TranslatedStream:
+        """Transcribed in one piece, then streamed as OpenAI's events (not incremental)."""
+        text, usage, _ = await self._transcribe(target, upload)
+        return transcript.stream(target.provider.name, text, upload.seconds, usage)
+
+    async def _transcribe(self, target: Target, upload: AudioUpload) -> tuple[str, Usage, float]:
+        transcript.check_format(target.provider.name, upload.response_format)
+        upstream = translate.transcription_request(upload)
+        data, ttfb_ms = await call_json(target, api.path(target.model, "generateContent"), upstream)
+        text, usage = translate.transcription_text(data, target.provider.name)
+        usage.seconds, usage.estimated = upload.seconds, upload.seconds_estimated
+        return text, usage, ttfb_ms
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        raise errors.unsupported(target.provider.name, "OpenAI-style speech (/v1/audio/speech)")
 
 
 ADAPTER = GeminiAdapter()

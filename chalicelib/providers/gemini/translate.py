@@ -1,7 +1,8 @@
 """Pure translation between OpenAI's wire format and Gemini's (Generative Language API v1beta).
 
 Requests: chat -> GenerateContentRequest, embeddings -> embedContent / batchEmbedContents,
-images -> Imagen's :predict or a Gemini image model's generateContent. Responses, stream
+images -> Imagen's :predict or a Gemini image model's generateContent, audio transcriptions and
+translations -> generateContent with the audio inline and an instruction. Responses, stream
 chunks, usage and errors come back in OpenAI's shapes. No I/O here: adapter.py does the HTTP.
 """
 from __future__ import annotations
@@ -18,8 +19,9 @@ from urllib.parse import urlsplit
 import orjson
 
 from chalicelib.errors import ApiError, bad_request
+from chalicelib.media.audio import media_type
 from chalicelib.providers import errors, openai_shape
-from chalicelib.providers.base import Credential, UpstreamError, Usage
+from chalicelib.providers.base import AudioUpload, Credential, UpstreamError, Usage
 from chalicelib.providers.gemini.api import is_imagen
 from chalicelib.providers.sse import frame
 from chalicelib.providers.streaming import estimate_tokens
@@ -717,6 +719,39 @@ def image_response(data: JSON, body: JSON, model: str, provider: str) -> tuple[J
 STATUS_CODES = {"INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403,
                 "NOT_FOUND": 404, "RESOURCE_EXHAUSTED": 429, "INTERNAL": 500, "UNAVAILABLE": 503,
                 "DEADLINE_EXCEEDED": 504}
+
+
+# -- audio transcription and translation -------------------------------------------------------
+
+TRANSCRIBE = ("Transcribe the speech in this audio verbatim, in the language it is spoken. Reply with the "
+              "transcript only: no preamble, no timestamps, no speaker labels.")
+TRANSLATE = ("Translate the speech in this audio into English. Reply with the English translation only: "
+             "no preamble, no timestamps, no speaker labels.")
+
+
+def transcription_request(upload: AudioUpload) -> JSON:
+    """The audio inline (Gemini takes up to 20 MB a request that way) after the instruction;
+    OpenAI's `prompt` and `language` become hints in it."""
+    instruction = TRANSLATE if upload.task == "translations" else TRANSCRIBE
+    if upload.language and upload.task != "translations":
+        instruction += f" The audio is in the language with ISO-639-1 code '{upload.language}'."
+    if upload.prompt:
+        instruction += f" Context from the user (style, spellings, earlier speech): {upload.prompt}"
+    audio = {"inlineData": {"mimeType": media_type(upload.file.content_type, upload.file.filename),
+                            "data": base64.b64encode(upload.file.data).decode()}}
+    return {"contents": [{"role": "user", "parts": [{"text": instruction}, audio]}],
+            "generationConfig": {"temperature": 0}}
+
+
+def transcription_text(data: JSON, provider: str) -> tuple[str, Usage]:
+    """The transcript a GenerateContentResponse holds, and its token usage."""
+    candidates = data.get("candidates") or ()
+    if not candidates:
+        blocked = (data.get("promptFeedback") or {}).get("blockReason")
+        raise errors.bad_response(provider, f"no transcript (the prompt was blocked: {blocked})" if blocked
+                                  else "no candidates")
+    text, _ = read_parts((candidates[0].get("content") or {}).get("parts") or (), 0)
+    return text.strip(), usage_of(data.get("usageMetadata") or {})
 
 
 def upstream_error(provider: str, status: int, body: bytes, credential: Credential | None,

@@ -20,6 +20,7 @@ from chalicelib.providers.base import ChatStream, Result, Target, Uncheckable, U
 from chalicelib.providers.http_client import client, timeout
 from chalicelib.providers.ideogram import translate
 from chalicelib.providers.ideogram.translate import UpstreamRequest
+from chalicelib.providers.no_audio import NoAudio
 
 MAX_IMAGE_BYTES = 16 * 1024 * 1024  # Ideogram's PNGs are a few MB at most
 DOWNLOAD_READ_S, DOWNLOAD_CONNECT_S = 30.0, 10.0
@@ -77,7 +78,7 @@ def _unsupported(what: str) -> NoReturn:
                    code="unsupported_operation", param="model")
 
 
-class IdeogramAdapter:
+class IdeogramAdapter(NoAudio):
     async def check(self, target: Target) -> None:
         raise Uncheckable("Ideogram has no endpoint that tests a key without generating an image")
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.api import multipart
 from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, estimate_tokens, prompt_chars
 
@@ -23,6 +24,13 @@ async def call_json(target: Target, path: str, body: dict[str, Any]) -> Result:
     content, ttfb_ms = await http.fetch(target, path, body)
     _, usage = translate.response_usage(content, target.provider.name)
     return Result(content, usage, ttfb_ms)
+
+
+def _form(target: Target, upload: AudioUpload) -> tuple[bytes, str]:
+    """The client's form as it came, but for the model id: every field the provider knows
+    (and this gateway may not) reaches it, the file byte for byte."""
+    return multipart.encode([multipart.Part("model", target.model.encode()) if p.name == "model" else p
+                             for p in upload.parts])
 
 
 class OpenAICompatAdapter:
@@ -76,6 +84,28 @@ class OpenAICompatAdapter:
         result = await call_json(target, "/images/generations", {**body, "model": target.model})
         content, usage = translate.image_response(result.body, target.provider.name)
         return Result(content, usage, result.ttfb_ms)
+
+    async def transcription(self, target: Target, upload: AudioUpload) -> Result:
+        content, content_type = _form(target, upload)
+        response, ttfb_ms = await http.send(target, f"/audio/{upload.task}", content=content,
+                                            extra_headers={"content-type": content_type})
+        answer_type = response.headers.get("content-type", "application/json")
+        body = await http.read(target, response)
+        usage = translate.transcription_usage(body, answer_type, upload.seconds, upload.seconds_estimated)
+        return Result(body, usage, ttfb_ms, answer_type)
+
+    async def transcription_stream(self, target: Target, upload: AudioUpload) -> TranslatedStream:
+        content, content_type = _form(target, upload)
+        relay = translate.TranscriptRelay(target.provider.name, upload.seconds, upload.seconds_estimated,
+                                          target.credential)
+        return await http.open_stream(target, f"/audio/{upload.task}", None, relay, content=content,
+                                      prompt_chars=len(upload.prompt or ""),
+                                      extra_headers={"content-type": content_type})
+
+    async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
+        response, ttfb_ms = await http.send(target, "/audio/speech", {**body, "model": target.model})
+        return AudioStream(response.headers.get("content-type", "application/octet-stream"), response.aiter_bytes(),
+                           Usage(input_tokens=len(body["input"])), ttfb_ms, response.aclose)
 
 
 ADAPTER = OpenAICompatAdapter()

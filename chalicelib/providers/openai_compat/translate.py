@@ -185,3 +185,70 @@ class ResponsesRelay:
         elif kind == "error":
             self.error = mid_stream_error(self.provider, payload, self.credential)
         return (frame(data, event),)
+
+
+# -- audio ----------------------------------------------------------------------------------
+
+
+def transcription_usage(content: bytes, content_type: str, measured: float, estimated: bool) -> Usage:
+    """A transcription's usage: the provider's own where it gives one (whisper's
+    `usage.seconds`, `duration` in verbose_json, the gpt-4o models' tokens), else the upload's
+    `measured` duration. Text, SRT and VTT answers carry none."""
+    data: Any = None
+    if content_type.startswith("application/json"):
+        try:
+            data = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            data = None
+    return _transcription_usage(data if isinstance(data, dict) else {}, measured, estimated)
+
+
+def _transcription_usage(data: dict[str, Any], measured: float, estimated: bool) -> Usage:
+    """From a transcription object, or a stream's `transcript.text.done` event."""
+    raw = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+    if raw.get("type") == "tokens":
+        usage = usage_from(raw)
+        usage.seconds = measured
+        usage.estimated = estimated  # the tokens are exact; the duration beside them may not be
+        return usage
+    for value in (raw.get("seconds"), data.get("duration")):
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return Usage(seconds=float(value))
+    return Usage(seconds=measured, estimated=estimated)
+
+
+@dataclass(slots=True)
+class TranscriptRelay:
+    """A streamed transcription (`transcript.text.delta` events, then `transcript.text.done`
+    with the usage), passed on as it came. `usage` may be known before the stream starts (a
+    transcript the gateway streams itself); else it is read from the done event."""
+
+    provider: str
+    measured: float  # the upload's duration, for a done event without usage
+    estimated: bool
+    credential: Credential | None = None
+    usage: Usage | None = None
+    output_chars: int = 0
+    done: bool = False
+    error: ApiError | None = None
+
+    def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self.error = invalid_event(self.provider)
+            return ()
+        if not isinstance(payload, dict):
+            return (frame(data, event),)
+        kind = payload.get("type")
+        if kind == "transcript.text.delta" and isinstance(payload.get("delta"), str):
+            self.output_chars += len(payload["delta"])
+        elif kind == "transcript.text.done":
+            self.done = True
+            if self.usage is None:
+                self.usage = _transcription_usage(payload, self.measured, self.estimated)
+        elif kind == "error" or "error" in payload:
+            err = payload.get("error") if isinstance(payload.get("error"), dict) else payload
+            self.error = mid_stream_error(self.provider, err, self.credential)
+            return ()
+        return (frame(data, event),)

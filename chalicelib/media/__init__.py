@@ -1,0 +1,1 @@
+"""Facts read from media files themselves (headers, durations), and tiny files made offline."""
