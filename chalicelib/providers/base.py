@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.blobs import Blob
 from chalicelib.errors import ApiError
 
 
@@ -83,6 +84,17 @@ class Result:
     ttfb_ms: float | None = None
 
 
+@dataclass(slots=True)
+class VideoResult:
+    """A finished video call: its files, already in the blob store, and what it is billed."""
+
+    blobs: list[Blob]
+    usage: Usage  # usage.seconds: seconds of video made, all files together
+    seconds: float  # the length of each video
+    size: str | None = None  # WIDTHxHEIGHT, when known
+    ttfb_ms: float | None = None
+
+
 class UpstreamError(ApiError):
     """A provider's failure, already mapped to what the client should see."""
 
@@ -122,3 +134,8 @@ class Adapter(Protocol):
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result: ...
 
     async def images(self, target: Target, body: dict[str, Any]) -> Result: ...
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """Make a video (create, poll until done, download into the blob store); the body is
+        OpenAI's (model, prompt, seconds, size). Adapters without video raise a 400."""
+        ...

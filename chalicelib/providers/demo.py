@@ -1,4 +1,4 @@
-"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`.
+"""The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`, `demo/video`.
 
 Deterministic answers computed locally, in OpenAI's wire format, with usage, so a fresh
 `make serve` answers with no provider key. Its stream is produced as OpenAI-dialect SSE events
@@ -18,10 +18,13 @@ from typing import Any
 
 import orjson
 
+from chalicelib import blobs
 from chalicelib.config import settings
+from chalicelib.media import mp4
 from chalicelib.errors import bad_request
 from chalicelib.providers import errors
-from chalicelib.providers.base import Result, Target, Usage
+from chalicelib.providers import video as video_common
+from chalicelib.providers.base import Result, Target, Usage, VideoResult
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
@@ -110,7 +113,7 @@ def png(prompt: str, size: int = 8) -> bytes:
 
 
 def _require(target: Target, kind: str) -> None:
-    expected = {"chat": "echo", "embedding": "embed", "image": "image"}[kind]
+    expected = {"chat": "echo", "embedding": "embed", "image": "image", "video": "video"}[kind]
     if target.model != expected:
         raise bad_request(f"demo/{target.model} is not a {kind} model; use demo/{expected}.", param="model",
                           code="model_not_supported")
@@ -167,6 +170,16 @@ class DemoAdapter:
         value = f"data:image/png;base64,{b64}" if key == "url" else b64
         data = {"created": int(time.time()), "data": [{key: value, "revised_prompt": body["prompt"]} for _ in range(n)]}
         return Result(orjson.dumps(data), Usage(images=n), 0.0)
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """A flat-colour MP4 (the colour from the prompt) of the length asked, 4 s by default."""
+        _require(target, "video")
+        seconds = video_common.seconds_asked(body) or 4.0
+        luma, cb, cr = hashlib.sha256(body["prompt"].encode()).digest()[:3]
+        # Studio-range samples (16..235), as a decoder expects them.
+        colour = (16 + luma * 219 // 255, 16 + cb * 224 // 255, 16 + cr * 224 // 255)
+        blob = await blobs.save_bytes(mp4.build(seconds, colour), "video/mp4")
+        return VideoResult([blob], Usage(seconds=seconds), seconds, f"{mp4.SIZE}x{mp4.SIZE}", 0.0)
 
 
 ADAPTER = DemoAdapter()

@@ -53,15 +53,17 @@ async def send(
     extra_headers: dict[str, str] | None = None,
     files: dict[str, Any] | None = None,
     error_mapper: ErrorMapper = errors.from_status,
+    url: str | None = None,
 ) -> tuple[httpx.Response, float]:
-    """Send and wait for the response head; returns it (body unread) and the ms to get it."""
+    """Send and wait for the response head; returns it (body unread) and the ms to get it.
+    `url` replaces the provider's base URL + `path` (a link the provider handed back)."""
     spec = target.provider
     head = {**headers(target), **(extra_headers or {})}
     if files is not None:
         del head["content-type"]  # httpx writes multipart/form-data with its boundary
     started = time.perf_counter()
     request = client().build_request(
-        method, registry.base_url(spec, settings()) + path, headers=head, files=files,
+        method, url or registry.base_url(spec, settings()) + path, headers=head, files=files,
         content=None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)

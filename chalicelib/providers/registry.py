@@ -15,13 +15,13 @@ from chalicelib.providers.base import Adapter, Credential, ProviderSpec
 _OPENAI_MODELS = (
     "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o",
     "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small", "text-embedding-3-large",
-    "dall-e-3", "gpt-image-1",
+    "dall-e-3", "gpt-image-1", "sora-2", "sora-2-pro",
 )
 
 BUILTIN: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
-        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image")),
+        ProviderSpec("demo", "demo", "", key_required=False, models=("echo", "embed", "image", "video")),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                      models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
@@ -44,7 +44,8 @@ BUILTIN: dict[str, ProviderSpec] = {
         ProviderSpec("google", "gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "GEMINI_BASE_URL",
                      auth_header="x-goog-api-key", auth_scheme="",
                      models=("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-embedding-001",
-                             "text-embedding-004", "gemini-2.5-flash-image", "imagen-4.0-generate-001")),
+                             "text-embedding-004", "gemini-2.5-flash-image", "imagen-4.0-generate-001",
+                             "veo-3.0-generate-001", "veo-3.0-fast-generate-001")),
         # botocore reads AWS_ENDPOINT_URL_BEDROCK_RUNTIME itself; it is named here so the
         # endpoint override shows up with the other providers' base URLs.
         ProviderSpec("bedrock", "bedrock", "", base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
@@ -66,10 +67,10 @@ BUILTIN: dict[str, ProviderSpec] = {
 MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] = tuple(
     (re.compile(pattern), routes)
     for pattern, routes in (
-        (r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage)",
+        (r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage|sora)",
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
         (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
-        (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),
+        (r"^(gemini|imagen|veo|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),
         (r"^deepseek", (("deepseek", "{m}"), ("openrouter", "deepseek/{m}"))),
         (r"^grok", (("xai", "{m}"), ("openrouter", "x-ai/{m}"))),
         (r"^doubao", (("doubao", "{m}"),)),

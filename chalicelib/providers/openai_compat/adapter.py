@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.providers import http
-from chalicelib.providers.base import Result, Target
-from chalicelib.providers.openai_compat import translate
+from urllib.parse import quote
+
+from chalicelib.providers import errors, http, video
+from chalicelib.providers.base import Result, Target, Usage, VideoResult
+from chalicelib.providers.openai_compat import translate, videos
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
 
@@ -47,6 +49,28 @@ class OpenAICompatAdapter:
         result = await call_json(target, "/images/generations", {**body, "model": target.model})
         content, usage = translate.image_response(result.body, target.provider.name)
         return Result(content, usage, result.ttfb_ms)
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """OpenAI's Videos API: create, poll the job, download its MP4."""
+        name = target.provider.name
+        asked = video.seconds_asked(body)
+        created, ttfb_ms = await http.fetch(target, "/videos", files=videos.create_form(body, target.model))
+        job_id = videos.job_id(errors.json_object(created, name))
+        if job_id is None:
+            raise errors.bad_response(name, "the created video has no id")
+        path = "/videos/" + quote(job_id, safe="")
+
+        async def check() -> dict[str, Any] | None:
+            raw, _ = await http.fetch(target, path, method="GET")
+            job = errors.json_object(raw, name)
+            if videos.state(job) == "failed":
+                raise video.failed(target, *videos.error_of(job))
+            return job if videos.state(job) == "completed" else None
+
+        job = await video.until_done(target, check)
+        blob = await video.download(target, path + "/content")
+        seconds = videos.seconds_of(job, asked)
+        return VideoResult([blob], Usage(seconds=seconds), seconds, job.get("size") or body.get("size"), ttfb_ms)
 
 
 ADAPTER = OpenAICompatAdapter()
