@@ -15,18 +15,21 @@ PREFIX = "blobs/"
 
 
 class S3Store:
-    def __init__(self, bucket: str, region: str | None, client: Any = None) -> None:
+    def __init__(self, bucket: str, region: str | None) -> None:
         self.bucket = bucket
         self.region = region
-        self._client = client
+        self._client: Any = None
         self.staging = Path(tempfile.gettempdir()) / "aihub-blobs"
 
     @property
     def client(self) -> Any:
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.session.Session().client("s3", region_name=self.region)
+            # SigV4: the only presigning S3 accepts for KMS-encrypted objects and newer regions.
+            self._client = boto3.session.Session().client(
+                "s3", region_name=self.region, config=Config(signature_version="s3v4"))
         return self._client
 
     def commit(self, path: Path, blob_id: str) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from chalicelib.errors import bad_request
 
 DEFAULT_SECONDS = 8.0  # what Veo makes when asked for no duration
-OPERATION = re.compile(r"^(models/[A-Za-z0-9._-]+/)?operations/[A-Za-z0-9._-]+$")
+_SEGMENT = r"[A-Za-z0-9_-][A-Za-z0-9._-]*"  # never "." or "..": the name becomes a path
+OPERATION = re.compile(rf"^(models/{_SEGMENT}/)?operations/{_SEGMENT}$")
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
