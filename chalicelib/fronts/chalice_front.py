@@ -63,7 +63,10 @@ class ChaliceView:
         response = event_loop().run_until_complete(_buffered(self.endpoint, req))
         assert isinstance(response.body, bytes)
         headers: dict[str, str | list[str]] = {**response.headers}
-        return Response(body=response.body.decode(), status_code=response.status, headers=headers)
+        media = response.headers.get("content-type", "").split(";")[0].strip()
+        # Bytes of a binary type are sent base64-encoded by Chalice (API Gateway decodes them).
+        body = response.body if media in self.app.api.binary_types else response.body.decode()
+        return Response(body=body, status_code=response.status, headers=headers)
 
 
 class Routes:
@@ -71,6 +74,11 @@ class Routes:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        # Hosted files (chalicelib/blobs) that Chalice does not already know as binary, and the
+        # Accept the openai SDK's download_content sends: API Gateway returns a binary body
+        # decoded only to a request that accepts a binary type.
+        app.api.binary_types.extend(t for t in ("video/mp4", "image/webp", "application/binary")
+                                    if t not in app.api.binary_types)
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
 

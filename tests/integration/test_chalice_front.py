@@ -144,3 +144,15 @@ def test_two_authorization_headers_through_api_gateway_are_refused(lambda_client
     assert app.app(one, None)["statusCode"] == 200
     refused = app.app(two, None)
     assert refused["statusCode"] == 400 and json.loads(refused["body"])["error"]["code"] == "ambiguous_api_key"
+
+
+def test_video_job_finishes_inside_the_lambda_call_and_its_file_comes_back_whole(lambda_client):
+    # No background task outlives a Lambda's answer: the job is done when create answers.
+    created = lambda_client.http.post("/v1/videos", headers=AUTH, body=json.dumps(
+        {"model": "demo/video", "prompt": "a lighthouse", "seconds": "4"})).json_body
+    assert (created["status"], created["seconds"], created["error"]) == ("completed", "4", None)
+    assert lambda_client.http.get(f"/v1/videos/{created['id']}", headers=AUTH).json_body == created
+    content = lambda_client.http.get(f"/v1/videos/{created['id']}/content",
+                                     headers={**AUTH, "accept": "application/binary"})  # as the openai SDK asks
+    assert content.status_code == 200 and content.headers["content-type"] == "video/mp4", content.body[:300]
+    assert content.body[4:8] == b"ftyp" and len(content.body) == int(content.headers["content-length"])
