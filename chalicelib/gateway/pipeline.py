@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from dataclasses import dataclass
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
@@ -294,6 +294,11 @@ class VideoCall:
         await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
         return VideoOutcome(call.record.request_id, call.model, call.record.provider or "", result,
                             call.record.credits)
+
+    async def abandon(self, error: ApiError) -> None:
+        """Give the call up before it runs (its job could not be kept): recorded as failed, its
+        hold released."""
+        await self._call.settle(None, error)
 
 
 async def admit_video(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai") -> VideoCall:

@@ -91,7 +91,11 @@ async def create(req: ApiRequest, who: Principal) -> ApiResponse:
     job = jobs.VideoJob("video_" + secrets.token_hex(16), who.account_id, req.request_id, body["model"],
                         body["prompt"], None if body.get("seconds") is None else str(body["seconds"]),
                         body.get("size"), "in_progress" if later else "queued", _now_ms())
-    await writer().run(lambda conn: jobs.insert(conn, job))
+    try:
+        await writer().run(lambda conn: jobs.insert(conn, job))
+    except ApiError as error:  # the database cannot take it now (503)
+        await call.abandon(error)
+        raise
     if later:
         background.spawn(_make(job, call), name=job.id)
     else:
