@@ -1,8 +1,9 @@
 """Work that outlives its request (a video job), under `aihub serve` only.
 
 Only a long-lived event loop (the ASGI front's) can finish a task after the response is sent:
-the Chalice front runs one loop per request, and a Lambda may be frozen as soon as it answers.
-The ASGI front switches this on at start-up; where it is off, callers do the work inline.
+the Chalice front runs one loop per request, and Lambda freezes an environment as soon as it has
+answered, the streaming function's uvicorn included. The ASGI front switches this on at start-up
+except on Lambda; where it is off, callers do the work inline.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
+from chalicelib.config import settings
+
 log = logging.getLogger("aihub.background")
 _tasks: set[asyncio.Task[Any]] = set()
 _enabled = False
@@ -18,7 +21,7 @@ _enabled = False
 
 def enable() -> None:
     global _enabled
-    _enabled = True
+    _enabled = not settings().env.get("AWS_LAMBDA_FUNCTION_NAME")
 
 
 def available() -> bool:

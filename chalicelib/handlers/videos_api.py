@@ -3,10 +3,10 @@
 Asynchronous like OpenAI's: create resolves the model and holds the credits (so a refusal is
 immediate), records a queued job owned by the caller's account, and answers at once; the video
 is made by a background task of `aihub serve`, which settles the job's one call record when it
-ends. Where no background task can outlive the request (the Chalice front: API Gateway and a
-Lambda frozen after its answer), create waits for the video instead and answers the finished
-job: API Gateway's 29 s limit then cuts long videos short, so on AWS video belongs on the
-streaming front (the Function URL) or the AIGNE route, which waits by design.
+ends. Where no background task can outlive the request (any Lambda: it is frozen once it has
+answered), create waits for the video instead and answers the finished job: behind API Gateway
+its 29 s limit cuts that short, so on AWS video belongs on the streaming function's URL (up to
+15 minutes) or the AIGNE route, which waits by design.
 """
 from __future__ import annotations
 
