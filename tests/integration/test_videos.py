@@ -20,6 +20,7 @@ from tests.fakes import videos as fv
 from tests.fakes.ideogram import form_fields
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
+from tests.support import openapi
 from tests.support.gateway import TEST_SECRET, UPSTREAM_KEYS, Gateway, create_key, start_gateway, upstream_env
 
 # The SDK marks the Videos API deprecated (Sora's shutdown date); it still speaks it.
@@ -105,9 +106,13 @@ def test_demo_video_offline_through_the_sdk(gw, client, api, key):
 def test_sora_create_poll_download(gw, fake, client, api, key):
     fv.install_sora(fake, "video_sora123", MP4, seconds="8", size="1280x720")
     before = balance(gw, key)
-    job = client.videos.create(model="openai/sora-2", prompt="a calm lake at dawn", seconds="8", size="1280x720")
+    raw = client.videos.with_raw_response.create(model="openai/sora-2", prompt="a calm lake at dawn", seconds="8",
+                                                 size="1280x720")
+    job = raw.parse()
+    openapi.validate("VideoResource", raw.http_response.json())
     done = finished(client, job.id)
     assert (done.status, done.seconds, done.size) == ("completed", "8", "1280x720")
+    openapi.validate("VideoResource", client.videos.with_raw_response.retrieve(job.id).http_response.json())
     assert job.id != "video_sora123"  # the gateway's own job id, never the provider's
     assert client.videos.download_content(job.id).read() == MP4
 
