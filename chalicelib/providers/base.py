@@ -137,5 +137,6 @@ class Adapter(Protocol):
 
     async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
         """Make a video (create, poll until done, download into the blob store); the body is
-        OpenAI's (model, prompt, seconds, size). Adapters without video raise a 400."""
+        OpenAI's (model, prompt, seconds, size). An adapter without video leaves it out: the
+        pipeline answers 400."""
         ...
