@@ -35,6 +35,14 @@ route("POST", "/v1/audio/translations", "audio_api:translations", content_types=
 route("POST", "/v1/audio/speech", "audio_api:speech")
 route("GET", "/v1/status", "providers:model_status")
 
+# OpenAI's Videos API (asynchronous jobs, see chalicelib/handlers/videos_api.py)
+route("POST", "/v1/videos", "videos_api:create")
+route("GET", "/v1/videos/{id}", "videos_api:retrieve")
+route("GET", "/v1/videos/{id}/content", "videos_api:content")
+
+# Files aihub hosts (generated videos), by signed expiring URL: the URL is the credential
+route("GET", "/files/{token}", "files:download", auth="none")
+
 # Anthropic Messages API (any valid key, as `Authorization: Bearer` or `x-api-key`); GET /v1/models
 # above answers in Anthropic's shape to a request with an `anthropic-version` header
 route("POST", "/v1/messages", "anthropic_api:messages", dialect="anthropic_messages")

@@ -51,6 +51,15 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     # The largest audio file /v1/audio/transcriptions and /translations take: OpenAI's 25 MB.
     audio_max_bytes: int = 25 * 1024 * 1024
+    # Files aihub hosts (generated videos): an S3 bucket on AWS, else a folder beside the database.
+    blob_bucket: str | None = None
+    blob_dir: str | None = None  # None: <db dir>/blobs
+    file_url_ttl_s: int = 3_600  # how long a signed download URL stays valid
+    blob_ttl_days: float = 7  # how long hosted files (and video jobs) are kept; match the bucket's rule
+    public_url: str | None = None  # the base of URLs handed to clients (else the request's Host)
+    # Video generation: the first wait between polls (it doubles up to 15 s) and the deadline.
+    video_poll_s: float = 2.0
+    video_timeout_s: float = 900.0
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -134,6 +143,13 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
         cors_origins=tuple(o.strip().rstrip("/") for o in (env.get("AIHUB_CORS_ORIGINS") or "").split(",") if o.strip()),
         audio_max_bytes=int(env.get("AIHUB_AUDIO_MAX_BYTES") or 25 * 1024 * 1024),
+        blob_bucket=env.get("AIHUB_BLOB_BUCKET") or None,
+        blob_dir=env.get("AIHUB_BLOB_DIR") or None,
+        file_url_ttl_s=int(env.get("AIHUB_FILE_URL_TTL") or 3_600),
+        blob_ttl_days=float(env.get("AIHUB_BLOB_TTL_DAYS") or 7),
+        public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
+        video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
+        video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
         env=env,
     )
 

@@ -12,13 +12,14 @@ PROVIDER_ENV_PREFIXES = ("AIHUB_", "OPENAI_", "ANTHROPIC_", "GEMINI_", "AWS_", "
 
 def reset_process_state() -> None:
     """Forget every per-process cache that depends on the environment or the database."""
-    from chalicelib import config
+    from chalicelib import blobs, config
     from chalicelib.credentials import health, pool
     from chalicelib.gateway import auth, catalog
     from chalicelib.store import shared
 
     config.settings.cache_clear()
     config.previous_secret.cache_clear()
+    blobs.blob_store.cache_clear()
     shared.reset()
     catalog.invalidate()
     pool.invalidate()

@@ -46,7 +46,8 @@ def charge(rate: Rate, usage: Usage) -> int:
 def reservation(rate: Rate, kind: str, body: dict[str, Any]) -> int:
     """The most the call can cost (chalicelib/billing/estimate.py says why each figure is a
     ceiling): every input token at the dearest input rate, plus the output ceiling (chat) at
-    the output rate, plus every image asked for at its price and its output tokens; audio as
+    the output rate, plus every image asked for at its price and its output tokens, plus every
+    second of video asked for (or the longest a provider makes) at the second rate; audio as
     `audio_reservation` says."""
     dearest_input = max(rate.input_rate, rate.cache_read_rate or 0, rate.cache_write_rate or 0)
     if kind in ("transcription", "speech"):
@@ -57,6 +58,9 @@ def reservation(rate: Rate, kind: str, body: dict[str, Any]) -> int:
     elif kind == "image":
         images = estimate.count(body.get("n")) or 1
         total += images * ((rate.image_rate or 0) + estimate.image_output_tokens(body) * rate.output_rate)
+    elif kind == "video":
+        videos = estimate.count(body.get("n")) or 1
+        total += videos * estimate.video_seconds(body.get("seconds")) * (rate.second_rate or 0)
     return min(total, estimate.CLAMP)
 
 

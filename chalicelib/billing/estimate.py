@@ -65,6 +65,10 @@ IMAGE_OUTPUT_TOKENS = 8_192
 PIXELS_PER_IMAGE_TOKEN = 200
 _SIZE = re.compile(r"(\d{1,6})\s*[xX]\s*(\d{1,6})")
 
+# Video: what a provider makes when the request names no duration is at most this (Sora 2: 4 s by
+# default, 12 s at most; Veo: 8 s), so an unnamed duration is held for the longest clip offered.
+MAX_VIDEO_SECONDS = 25
+
 DEFAULT_MAX_OUTPUT = 4096  # when neither the request nor the rate names an output limit
 
 
@@ -75,6 +79,17 @@ def count(value: Any) -> int | None:
     if isinstance(value, float):
         return math.ceil(value) if value < CLAMP else CLAMP
     return min(value, CLAMP)
+
+
+def video_seconds(value: Any) -> int:
+    """The seconds of video a request is billed at most: the duration it asks for (a number, or
+    a numeric string as OpenAI's API takes it), rounded up, else the longest a provider makes."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            value = None
+    return count(value) or MAX_VIDEO_SECONDS
 
 
 # -- input ----------------------------------------------------------------------------------

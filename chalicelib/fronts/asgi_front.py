@@ -134,14 +134,17 @@ class AsgiApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                from chalicelib.gateway import background as jobs
                 from chalicelib.handlers.maintenance import run_forever
 
                 background = asyncio.create_task(run_forever())
+                jobs.enable()  # this loop lives on: work may outlast its request (video jobs)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 from chalicelib.providers.http_client import aclose_all
 
                 background.cancel()
+                jobs.cancel_all()
                 await aclose_all()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -83,8 +83,9 @@ class ChaliceView:
         response = event_loop().run_until_complete(self._respond(req))
         assert isinstance(response.body, bytes)
         out: dict[str, str | list[str]] = {**response.headers}
-        binary = _binary(response.headers.get("content-type", ""))
-        body = response.body if binary else response.body.decode()
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        # Bytes of a binary type are sent base64-encoded by Chalice (API Gateway decodes them).
+        body = response.body if media in self.app.api.binary_types else response.body.decode()
         return Response(body=body, status_code=response.status, headers=out)
 
     async def _respond(self, req: ApiRequest) -> ApiResponse:
@@ -105,6 +106,11 @@ class Routes:
         self.app = app
         self.table: RouteTable[Endpoint] = RouteTable()  # what both fronts match requests in
         self.endpoints: list[Endpoint] = []
+        # Hosted files (chalicelib/blobs) that Chalice does not already know as binary, and the
+        # Accept the openai SDK's download_content sends: API Gateway returns a binary body
+        # decoded only to a request that accepts a binary type.
+        app.api.binary_types.extend(t for t in ("video/mp4", "image/webp", "application/binary")
+                                    if t not in app.api.binary_types)
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
         app.api.binary_types = sorted({*app.api.binary_types, *BINARY_TYPES})

@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
@@ -18,11 +19,11 @@ import orjson
 
 from chalicelib.billing import accounting, admission
 from chalicelib.billing.cost import charge
-from chalicelib.errors import ApiError
+from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, sse_response
-from chalicelib.gateway.resolve import plan
+from chalicelib.gateway.resolve import Plan, plan
 from chalicelib.providers import errors as provider_errors
 from chalicelib.providers import transcript
 from chalicelib.providers.base import (
@@ -34,6 +35,7 @@ from chalicelib.providers.base import (
     Target,
     UpstreamError,
     Usage,
+    VideoResult,
 )
 from chalicelib.store import calls
 from chalicelib.store import providers as provider_rows
@@ -157,12 +159,10 @@ class Call:
             provider_rows.mark_used(conn, rec.credential_id, rec.created_at)
 
 
-async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
-    """Resolve, admit and call with failover; a failure is recorded before it propagates."""
+async def _recorded(call: Call, work: Awaitable[T]) -> T:
+    """`work`, with a failure recorded (as the call's one record) before it propagates."""
     try:
-        routes, call.admission = await admission.admit(call.record, call.who, plan(call.model), call.body,
-                                                       call.hold_kind)
-        return await failover.run(routes, invoke, call.attempt)
+        return await work
     except DatabaseUnavailable:
         raise  # nothing ran and nothing can be written: the client gets the 503
     except ApiError as error:
@@ -171,6 +171,21 @@ async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]
     except Exception:
         await call.settle(None, ApiError(500, "internal error", code="internal_error"))
         raise
+
+
+async def _admit(call: Call) -> Plan:
+    async def admit() -> tuple[Plan, admission.Admission | None]:
+        # plan() inside: an unknown model is recorded like any other refusal
+        return await admission.admit(call.record, call.who, plan(call.model), call.body, call.hold_kind)
+
+    routes, call.admission = await _recorded(call, admit())
+    return routes
+
+
+async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
+    """Resolve, admit and call with failover; a failure is recorded before it propagates."""
+    routes = await _admit(call)
+    return await _recorded(call, failover.run(routes, invoke, call.attempt))
 
 
 async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]], *,
@@ -325,3 +340,58 @@ async def _audio_relay(call: Call, stream: AudioStream) -> AsyncGenerator[bytes,
                 await call.settle(stream.usage if error is None else None, error, stream.ttfb_ms)
         finally:
             await stream.aclose()
+
+
+@dataclass(slots=True)
+class VideoOutcome:
+    """A finished video call: its files (in the blob store), usage, and what it was charged."""
+
+    request_id: str
+    model: str  # as the client named it
+    provider: str
+    result: VideoResult
+    credits: int  # minor units (chalicelib/billing/units.py); 0 with billing off
+
+
+def _make_video(adapter: Adapter, target: Target, body: dict[str, Any]) -> Awaitable[VideoResult]:
+    make = getattr(adapter, "video", None)
+    if make is None:
+        raise bad_request(f"Provider {target.provider.name} does not make videos.", param="model",
+                          code="model_not_supported")
+    return make(target, body)
+
+
+class VideoCall:
+    """A video call admitted (model resolved, credits held) but not yet run: a client that waits
+    for a job can be refused (400, 402, 404, 429) before the job is accepted."""
+
+    def __init__(self, call: Call, routes: Plan) -> None:
+        self._call, self._routes = call, routes
+
+    async def run(self) -> VideoOutcome:
+        """Make the video (minutes, maybe: every wait is an async sleep), then settle: one call
+        record, billed per second of video at the model's second_rate."""
+        call = self._call
+        result = await _recorded(call, failover.run(self._routes, lambda a, t: _make_video(a, t, call.body),
+                                                    call.attempt))
+        await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
+        return VideoOutcome(call.record.request_id, call.model, call.record.provider or "", result,
+                            call.record.credits)
+
+    async def abandon(self, error: ApiError) -> None:
+        """Give the call up before it runs (its job could not be kept): recorded as failed, its
+        hold released."""
+        await self._call.settle(None, error)
+
+
+async def admit_video(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai") -> VideoCall:
+    """Resolve and admit a video call (`body`: OpenAI's video request: model, prompt, seconds,
+    size); raises the ApiError of a refusal, already recorded."""
+    call = Call(req, who, "video", body, surface)
+    return VideoCall(call, await _admit(call))
+
+
+async def video(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai") -> VideoOutcome:
+    """A video call, waited for: what a synchronous surface (AIGNE's /api/v2/video) calls. Host
+    the files with `chalicelib.blobs.download_url(blob.id, base_url)`."""
+    return await (await admit_video(req, who, body, surface=surface)).run()

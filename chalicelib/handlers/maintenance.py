@@ -15,6 +15,7 @@ from chalicelib.credentials import crypto, pool, recheck, sealed_headers
 from chalicelib.gateway import catalog
 from chalicelib.store import ledger
 from chalicelib.store import responses as stored_responses
+from chalicelib.store import videos as video_jobs
 from chalicelib.store import providers as rows
 from chalicelib.store import inflight
 from chalicelib.store.db import DatabaseUnavailable
@@ -37,10 +38,24 @@ async def run() -> None:
         conn.execute("DELETE FROM key_usage WHERE period LIKE 'rpm:%' AND CAST(substr(period, 5) AS INTEGER) < ?",
                      (now // 60000 - KEEP_MINUTES,))
         stored_responses.purge_expired(conn, now)
+        video_jobs.purge_expired(conn, now)
 
     await writer().run(tidy)
+    await asyncio.to_thread(purge_blobs, now / 1000)
     # In a thread: after a long pause (or an upgrade) there may be many calls to fold.
     await asyncio.to_thread(rollup.catch_up, store())
+
+
+def purge_blobs(now_s: float) -> int:
+    """Hosted files past AIHUB_BLOB_TTL_DAYS, in the local store (an S3 bucket's lifecycle rule
+    does this there)."""
+    from chalicelib.blobs import blob_store
+    from chalicelib.blobs.local import LocalStore
+
+    found = blob_store()
+    if not isinstance(found, LocalStore):
+        return 0
+    return found.purge_older_than(now_s - settings().blob_ttl_days * 86_400)
 
 
 def rekey_credentials() -> int:

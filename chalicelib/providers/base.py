@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.api.multipart import Part
+from chalicelib.blobs import Blob
 from chalicelib.errors import ApiError
 
 
@@ -117,6 +118,17 @@ class AudioStream:
             await close()
 
 
+@dataclass(slots=True)
+class VideoResult:
+    """A finished video call: its files, already in the blob store, and what it is billed."""
+
+    blobs: list[Blob]
+    usage: Usage  # usage.seconds: seconds of video made, all files together
+    seconds: float  # the length of each video
+    size: str | None = None  # WIDTHxHEIGHT, when known
+    ttfb_ms: float | None = None
+
+
 class UpstreamError(ApiError):
     """A provider's failure, already mapped to what the client should see."""
 
@@ -169,4 +181,9 @@ class Adapter(Protocol):
 
     async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
         """OpenAI's speech body -> the audio, streamed; usage counts the input's characters."""
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """Make a video (create, poll until done, download into the blob store); the body is
+        OpenAI's (model, prompt, seconds, size). An adapter without video leaves it out: the
+        pipeline answers 400."""
         ...

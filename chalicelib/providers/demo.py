@@ -1,5 +1,5 @@
 """The offline demo provider: `demo/echo`, `demo/embed`, `demo/image`, `demo/moderation`, `demo/whisper`,
-`demo/tts`.
+`demo/tts`, `demo/video`.
 
 Deterministic answers computed locally, in OpenAI's wire format, with usage, so a fresh
 `make serve` answers with no provider key. Its stream is produced as OpenAI-dialect SSE events
@@ -19,11 +19,14 @@ from typing import Any
 
 import orjson
 
+from chalicelib import blobs
 from chalicelib.config import settings
+from chalicelib.media import mp4
 from chalicelib.errors import bad_request
 from chalicelib.media import wav
 from chalicelib.providers import errors, transcript
-from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
+from chalicelib.providers import video as video_common
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage, VideoResult
 from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars
 
@@ -137,7 +140,7 @@ def _moderation_texts(value: Any) -> list[str]:
 
 def _require(target: Target, kind: str) -> None:
     expected = {"chat": "echo", "embedding": "embed", "image": "image", "moderation": "moderation",
-                "transcription": "whisper", "speech": "tts"}[kind]
+                "transcription": "whisper", "speech": "tts", "video": "video"}[kind]
     if target.model != expected:
         raise bad_request(f"demo/{target.model} is not a {kind} model; use demo/{expected}.", param="model",
                           code="model_not_supported")
@@ -233,6 +236,17 @@ class DemoAdapter:
                 yield audio[at:at + SPEECH_CHUNK]
 
         return AudioStream(content_type, chunks(), Usage(input_tokens=len(text)), 0.0)
+
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """A flat-colour MP4 (the colour from the prompt) of the length asked, 4 s by default."""
+        _require(target, "video")
+        seconds = video_common.seconds_asked(body) or 4.0
+        luma, cb, cr = hashlib.sha256(body["prompt"].encode()).digest()[:3]
+        # Studio-range samples (16..235), as a decoder expects them.
+        colour = (16 + luma * 219 // 255, 16 + cb * 224 // 255, 16 + cr * 224 // 255)
+        blob = await blobs.save_bytes(mp4.build(seconds, colour), "video/mp4")
+        return VideoResult([blob], Usage(seconds=seconds), seconds, f"{mp4.SIZE}x{mp4.SIZE}", 0.0)
 
 
 def _heard(upload: AudioUpload) -> str:

@@ -54,17 +54,19 @@ async def send(
     files: dict[str, Any] | None = None,
     content: bytes | None = None,
     error_mapper: ErrorMapper = errors.from_status,
+    url: str | None = None,
 ) -> tuple[httpx.Response, float]:
     """Send and wait for the response head; returns it (body unread) and the ms to get it.
     The body is `body` as JSON, or `files` as a form httpx encodes, or `content` as it is (its
-    content-type in `extra_headers`)."""
+    content-type in `extra_headers`). `url` replaces the provider's base URL + `path` (a link the
+    provider handed back)."""
     spec = target.provider
     head = {**headers(target), **(extra_headers or {})}
     if files is not None:
         del head["content-type"]  # httpx writes multipart/form-data with its boundary
     started = time.perf_counter()
     request = client().build_request(
-        method, registry.base_url(spec, settings()) + path, headers=head, files=files,
+        method, url or registry.base_url(spec, settings()) + path, headers=head, files=files,
         content=content if content is not None else None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)

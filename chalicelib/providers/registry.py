@@ -16,14 +16,14 @@ _OPENAI_MODELS = (
     "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "gpt-4o",
     "gpt-4o-mini", "o3", "o4-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "text-embedding-3-large",
     "dall-e-3", "gpt-image-1", "omni-moderation-latest", "whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe",
-    "tts-1", "tts-1-hd", "gpt-4o-mini-tts",
+    "tts-1", "tts-1-hd", "gpt-4o-mini-tts", "sora-2", "sora-2-pro",
 )
 
 BUILTIN: dict[str, ProviderSpec] = {
     spec.name: spec
     for spec in (
         ProviderSpec("demo", "demo", "", key_required=False,
-                     models=("echo", "embed", "image", "moderation", "whisper", "tts"), closed_models=True),
+                     models=("echo", "embed", "image", "moderation", "whisper", "tts", "video"), closed_models=True),
         ProviderSpec("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "OPENAI_BASE_URL",
                      models=_OPENAI_MODELS, responses_api=True),
         ProviderSpec("deepseek", "openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY", "DEEPSEEK_BASE_URL",
@@ -46,7 +46,8 @@ BUILTIN: dict[str, ProviderSpec] = {
         ProviderSpec("google", "gemini", "https://generativelanguage.googleapis.com", "GEMINI_API_KEY", "GEMINI_BASE_URL",
                      auth_header="x-goog-api-key", auth_scheme="",
                      models=("gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-embedding-001",
-                             "text-embedding-004", "gemini-2.5-flash-image", "imagen-4.0-generate-001")),
+                             "text-embedding-004", "gemini-2.5-flash-image", "imagen-4.0-generate-001",
+                             "veo-3.0-generate-001", "veo-3.0-fast-generate-001")),
         # botocore reads AWS_ENDPOINT_URL_BEDROCK_RUNTIME itself; it is named here so the
         # endpoint override shows up with the other providers' base URLs.
         ProviderSpec("bedrock", "bedrock", "", base_url_env="AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
@@ -69,10 +70,10 @@ MODEL_PATTERNS: tuple[tuple[re.Pattern[str], tuple[tuple[str, str], ...]], ...] 
     (re.compile(pattern), routes)
     for pattern, routes in (
         ((r"^(gpt-|o\d|chatgpt-|dall-e|text-embedding-3|text-embedding-ada|gpt-image|davinci|babbage"
-          r"|omni-moderation|text-moderation|whisper|tts-)"),
+          r"|omni-moderation|text-moderation|whisper|tts-|sora)"),
          (("openai", "{m}"), ("openrouter", "openai/{m}"))),
         (r"^claude", (("anthropic", "{m}"), ("bedrock", "{m}"), ("openrouter", "anthropic/{m}"))),
-        (r"^(gemini|imagen|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),
+        (r"^(gemini|imagen|veo|text-embedding-004)", (("google", "{m}"), ("openrouter", "google/{m}"))),
         (r"^deepseek", (("deepseek", "{m}"), ("openrouter", "deepseek/{m}"))),
         (r"^grok", (("xai", "{m}"), ("openrouter", "x-ai/{m}"))),
         (r"^doubao", (("doubao", "{m}"),)),

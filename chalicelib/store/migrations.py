@@ -301,8 +301,35 @@ def _v8_sealed_provider_headers(db) -> None:
                        (orjson.dumps(config).decode(), token, name))
 
 
+def _v9_video_jobs(db) -> None:
+    # Jobs of the asynchronous OpenAI-compatible /v1/videos routes, owned by an account (NULL:
+    # the environment's admin key). `blob_ids`: JSON list of blob-store ids of its files;
+    # `request_id` names the job's one call record once it has settled.
+    db["video_jobs"].create(
+        {
+            "id": str,
+            "account_id": str,
+            "request_id": str,
+            "model": str,
+            "prompt": str,
+            "seconds": str,
+            "size": str,
+            "status": str,
+            "error": str,
+            "blob_ids": str,
+            "created_at": int,
+            "completed_at": int,
+            "expires_at": int,
+        },
+        pk="id",
+        not_null={"request_id", "model", "status", "created_at"},
+    )
+    db["video_jobs"].create_index(["account_id", "created_at"])
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
-                              _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers]
+                              _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers,
+                              _v9_video_jobs]
 
 
 def migrate(store: Store) -> int:

@@ -7,9 +7,11 @@
   dependency on the mount targets;
 - the streaming function: `aihub serve`'s ASGI app under uvicorn, on Lambda through the Lambda
   Web Adapter layer, behind a Function URL in RESPONSE_STREAM mode, mounting the same EFS;
+- a private S3 bucket for the files aihub hosts (generated videos), encrypted, TLS only, its
+  objects expired by a lifecycle rule, reached through a gateway endpoint (not the NAT);
 - two generated secrets (the master secret and the bootstrap admin key) and one execution
   role that can do exactly what the code does: mount that access point, read those two
-  secrets, call Bedrock, write logs and attach to the VPC.
+  secrets, put and get hosted files, call Bedrock, write logs and attach to the VPC.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from chalice.cdk import Chalice
 from constructs import Construct
@@ -36,7 +39,8 @@ POSIX_ID = "1000"
 # The Lambda Web Adapter's published x86_64 layer (awslabs/aws-lambda-web-adapter README).
 LWA_ACCOUNT = "753240598075"
 LWA_LAYER_VERSION = 26
-STREAM_PORT = "8080"  # the adapter's default; Lambda reserves 9001 (runtime API) and 3000 (Insights)
+STREAM_PORT = "8080"
+BLOB_PREFIX = "blobs/"  # where chalicelib/blobs/s3.py keeps hosted files  # the adapter's default; Lambda reserves 9001 (runtime API) and 3000 (Insights)
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,7 @@ class StageSettings:
     keep_data: bool  # retain the file system, secrets and logs when the stack is deleted
     nat_gateways: int = 1  # one NAT for all AZs: ~$33/month each; 2 survive an AZ outage
     stream_timeout_minutes: int = 15  # a Function URL's maximum
+    blob_days: int = 7  # hosted files (generated videos) are deleted after this many days
 
 
 STAGES: dict[str, StageSettings] = {
@@ -113,8 +118,21 @@ class AihubStack(cdk.Stack):
         master_secret = self._secret("MasterSecret", secret_name, "AIHUB_SECRET: encrypts provider credentials", 64, removal)
         admin_key = self._secret("AdminKey", admin_name, "AIHUB_ADMIN_KEY: the bootstrap admin bearer token", 48, removal)
 
-        role = self._execution_role(file_system, access_point, [master_secret, admin_key])
+        # Hosted files. Private: clients download through presigned URLs the functions sign.
+        blobs = s3.Bucket(
+            self, "Blobs", encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL, enforce_ssl=True, removal_policy=removal,
+            lifecycle_rules=[s3.LifecycleRule(
+                id="ExpireHostedFiles", prefix=BLOB_PREFIX, expiration=cdk.Duration.days(settings.blob_days),
+                abort_incomplete_multipart_upload_after=cdk.Duration.days(1))],
+        )
+        # Uploads of multi-megabyte videos go straight to S3, free, instead of through the NAT.
+        vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
+
+        role = self._execution_role(file_system, access_point, [master_secret, admin_key], blobs)
         infra_env = {
+            "AIHUB_BLOB_BUCKET": blobs.bucket_name,
+            "AIHUB_BLOB_TTL_DAYS": str(settings.blob_days),
             "AIHUB_DB": DB_PATH,
             "AIHUB_DB_JOURNAL": "delete",  # WAL is unsafe over NFS
             "AIHUB_SECRET_ID": secret_name,
@@ -226,7 +244,7 @@ class AihubStack(cdk.Stack):
         return logs.LogGroup(self, construct_id, retention=settings.log_retention, removal_policy=removal)
 
     def _execution_role(self, file_system: efs.FileSystem, access_point: efs.AccessPoint,
-                        secrets: list[secretsmanager.Secret]) -> iam.Role:
+                        secrets: list[secretsmanager.Secret], blobs: s3.Bucket) -> iam.Role:
         statements = [
             iam.PolicyStatement(
                 sid="MountTheDatabase",
@@ -237,6 +255,11 @@ class AihubStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="ReadTheSecrets", actions=["secretsmanager:GetSecretValue"],
                 resources=[secret.secret_arn for secret in secrets],
+            ),
+            # Hosted files: written once, read to presign (a presigned URL acts as this role).
+            iam.PolicyStatement(
+                sid="KeepHostedFiles", actions=["s3:GetObject", "s3:PutObject"],
+                resources=[blobs.arn_for_objects(BLOB_PREFIX + "*")],
             ),
             # The Bedrock adapter calls converse, converse_stream and invoke_model; Converse is
             # authorised as InvokeModel and ConverseStream as InvokeModelWithResponseStream.
@@ -251,7 +274,7 @@ class AihubStack(cdk.Stack):
         # checks an EFS-mounting function's role at creation).
         role = iam.Role(
             self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="aihub functions: EFS access point, two secrets, Bedrock, logs, VPC ENIs",
+            description="aihub functions: EFS access point, two secrets, hosted files, Bedrock, logs, VPC ENIs",
             # CloudWatch Logs + the ENI calls a function in a VPC needs.
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
                 "service-role/AWSLambdaVPCAccessExecutionRole")],

@@ -108,7 +108,7 @@ def test_iam_grants_exactly_what_the_code_uses(prod):
                                       ":iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]]})]
     (policy,) = props["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert set(statements) == {"MountTheDatabase", "ReadTheSecrets", "CallBedrock"}
+    assert set(statements) == {"MountTheDatabase", "ReadTheSecrets", "KeepHostedFiles", "CallBedrock"}
     for s in statements.values():
         assert s["Effect"] == "Allow"
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
@@ -123,6 +123,10 @@ def test_iam_grants_exactly_what_the_code_uses(prod):
     secrets = statements["ReadTheSecrets"]
     assert secrets["Action"] == "secretsmanager:GetSecretValue"
     assert sorted(_ref(r) for r in secrets["Resource"]) == sorted(prod.resources("AWS::SecretsManager::Secret"))
+    files = statements["KeepHostedFiles"]
+    assert files["Action"] == ["s3:GetObject", "s3:PutObject"]  # never list, delete or change the bucket
+    (bucket_id,) = prod.resources("AWS::S3::Bucket")
+    assert files["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/blobs/*"]]}
     bedrock = statements["CallBedrock"]
     assert bedrock["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
     assert all(":foundation-model/*" in json.dumps(r) or ":inference-profile/*" in json.dumps(r)
@@ -153,6 +157,27 @@ def test_storage_secrets_network_and_logs(prod):
     for name, fn in _functions(prod).items():
         group = log_groups[_ref(fn["Properties"]["LoggingConfig"]["LogGroup"])]
         assert group["Properties"]["RetentionInDays"] == 90, name
+
+
+def test_hosted_files_bucket_is_private_encrypted_and_expiring(prod):
+    ((bucket_id, bucket),) = prod.resources("AWS::S3::Bucket").items()
+    props = bucket["Properties"]
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    (encryption,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    (rule,) = props["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Prefix"] == "blobs/" and rule["ExpirationInDays"] == 7
+    assert bucket["DeletionPolicy"] == "Retain"
+    (policy,) = prod.resources("AWS::S3::BucketPolicy").values()
+    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    for name, fn in _functions(prod).items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env["AIHUB_BLOB_BUCKET"] == {"Ref": bucket_id}, name
+        assert env["AIHUB_BLOB_TTL_DAYS"] == "7", "jobs expire with their files"
+    (endpoint,) = prod.resources("AWS::EC2::VPCEndpoint").values()
+    assert endpoint["Properties"]["VpcEndpointType"] == "Gateway" and "s3" in json.dumps(endpoint["Properties"])
 
 
 def test_dev_stage_gets_the_same_shape_on_its_own_terms(dev):

@@ -21,7 +21,7 @@ from tests.support import apigw
 from tests.support.gateway import ADMIN_KEY, TEST_SECRET
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
-PUBLIC = {"/health", "/", "/assets/{name}"}  # no key needed: the health check and the web UI
+PUBLIC = {"/health", "/", "/assets/{name}", "/files/{token}"}  # no key: health, the web UI, signed file URLs
 
 
 @pytest.fixture

@@ -52,7 +52,9 @@ def stream_function(prod: Synthesis, tmp_path_factory: pytest.TempPathFactory,
     venv.EnvBuilder(with_pip=False, symlinks=True).create(runtime)
     port = free_port()
     env = {
-        **fn["Properties"]["Environment"]["Variables"],
+        # A value that refers to a resource of the stack (the S3 bucket) has nothing to name
+        # here: without it, hosted files go to the local folder.
+        **{k: v for k, v in fn["Properties"]["Environment"]["Variables"].items() if isinstance(v, str)},
         "PATH": f"{runtime / 'bin'}:/usr/bin:/bin",
         "LAMBDA_TASK_ROOT": str(task_root),
         "_HANDLER": fn["Properties"]["Handler"],

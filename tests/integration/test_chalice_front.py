@@ -234,3 +234,14 @@ def test_audio_upload_and_binary_speech_through_api_gateway(lambda_client):
         headers={**AUTH, "accept": "application/octet-stream"})
     assert spoken.status_code == 200 and spoken.headers["content-type"] == "audio/wav"
     assert wav.duration(spoken.body) == 0.35  # 7 characters at 0.05 s
+
+def test_video_job_finishes_inside_the_lambda_call_and_its_file_comes_back_whole(lambda_client):
+    # No background task outlives a Lambda's answer: the job is done when create answers.
+    created = lambda_client.http.post("/v1/videos", headers=AUTH, body=json.dumps(
+        {"model": "demo/video", "prompt": "a lighthouse", "seconds": "4"})).json_body
+    assert (created["status"], created["seconds"], created["error"]) == ("completed", "4", None)
+    assert lambda_client.http.get(f"/v1/videos/{created['id']}", headers=AUTH).json_body == created
+    content = lambda_client.http.get(f"/v1/videos/{created['id']}/content",
+                                     headers={**AUTH, "accept": "application/binary"})  # as the openai SDK asks
+    assert content.status_code == 200 and content.headers["content-type"] == "video/mp4", content.body[:300]
+    assert content.body[4:8] == b"ftyp" and len(content.body) == int(content.headers["content-length"])

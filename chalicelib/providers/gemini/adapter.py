@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 
-from chalicelib.providers import errors, http, transcript
-from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
-from chalicelib.providers.gemini import api, translate
+from chalicelib.providers import errors, http, transcript, video
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage, VideoResult
+from chalicelib.providers.gemini import api, translate, veo
 from chalicelib.providers.streaming import TranslatedStream, prompt_chars, wants_usage
 
 
@@ -100,6 +100,28 @@ class GeminiAdapter:
 
     async def speech(self, target: Target, body: dict[str, Any]) -> AudioStream:
         raise errors.unsupported(target.provider.name, "OpenAI-style speech (/v1/audio/speech)")
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """Veo: a long-running operation, polled until done, each video downloaded with the key."""
+        asked = video.seconds_asked(body)
+        upstream = veo.request(body, asked)
+        answer, ttfb_ms = await call_json(target, api.path(target.model, "predictLongRunning"), upstream)
+        name = veo.operation_name(answer)
+        if name is None:
+            raise errors.bad_response(target.provider.name, "the operation has no name")
+
+        async def check() -> tuple[list[str], str | None] | None:
+            content, _ = await http.fetch(target, f"{api.VERSION}/{name}", method="GET",
+                                          error_mapper=translate.upstream_error)
+            return veo.outcome(translate.parse(content, target.provider.name))
+
+        uris, why = await video.until_done(target, check)
+        if not uris:
+            raise video.failed(target, why or "no video")
+        files = [await video.download(target, url=uri) for uri in uris]
+        seconds = asked if asked is not None else veo.DEFAULT_SECONDS
+        return VideoResult(files, Usage(seconds=seconds * len(files)), seconds,
+                           veo.output_size(upstream["parameters"]), ttfb_ms)
 
 
 ADAPTER = GeminiAdapter()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from urllib.parse import quote
+
 from chalicelib.api import multipart
-from chalicelib.providers import http
-from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage
-from chalicelib.providers.openai_compat import translate
+from chalicelib.providers import errors, http, video
+from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage, VideoResult
+from chalicelib.providers.openai_compat import translate, videos
 from chalicelib.providers.streaming import TranslatedStream, estimate_tokens, prompt_chars
 
 
@@ -106,6 +108,28 @@ class OpenAICompatAdapter:
         response, ttfb_ms = await http.send(target, "/audio/speech", {**body, "model": target.model})
         return AudioStream(response.headers.get("content-type", "application/octet-stream"), response.aiter_bytes(),
                            Usage(input_tokens=len(body["input"])), ttfb_ms, response.aclose)
+
+    async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
+        """OpenAI's Videos API: create, poll the job, download its MP4."""
+        name = target.provider.name
+        asked = video.seconds_asked(body)
+        created, ttfb_ms = await http.fetch(target, "/videos", files=videos.create_form(body, target.model))
+        job_id = videos.job_id(errors.json_object(created, name))
+        if job_id is None:
+            raise errors.bad_response(name, "the created video has no id")
+        path = "/videos/" + quote(job_id, safe="")
+
+        async def check() -> dict[str, Any] | None:
+            raw, _ = await http.fetch(target, path, method="GET")
+            job = errors.json_object(raw, name)
+            if videos.state(job) == "failed":
+                raise video.failed(target, *videos.error_of(job))
+            return job if videos.state(job) == "completed" else None
+
+        job = await video.until_done(target, check)
+        blob = await video.download(target, path + "/content")
+        seconds = videos.seconds_of(job, asked)
+        return VideoResult([blob], Usage(seconds=seconds), seconds, job.get("size") or body.get("size"), ttfb_ms)
 
 
 ADAPTER = OpenAICompatAdapter()
