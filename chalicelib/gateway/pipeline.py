@@ -159,10 +159,14 @@ async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]
         raise
 
 
-async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]]) -> ApiResponse:
+Render = Callable[[bytes, CallRecord], bytes]  # the provider's OpenAI-shaped answer -> the surface's
+
+
+async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]], render: Render | None) -> ApiResponse:
     result = await _attempt(call, invoke)
     await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
-    return raw_json_response(result.body, headers=call.headers())
+    body = result.body if render is None else render(result.body, call.record)
+    return raw_json_response(body, headers=call.headers())
 
 
 async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
@@ -180,11 +184,11 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
     if not body.get("stream"):
         result = await _attempt(call, lambda a, t: native.call(a, t) if pick(t) and native else a.chat(t, body))
         await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
-        out = result.body if is_native else surface.render_json(result.body)
+        out = result.body if is_native else surface.render_json(result.body, call.record)
         return raw_json_response(out, headers=call.headers())
     stream = await _attempt(call, lambda a, t: native.call_stream(a, t) if pick(t) and native
                             else a.chat_stream(t, body))
-    renderer = native.renderer() if is_native and native else surface.renderer()
+    renderer = native.renderer() if is_native and native else surface.renderer(call.record)
     return sse_response(_Relay(call, stream, renderer), call.headers())
 
 
@@ -240,9 +244,13 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
         await stream.aclose()
 
 
-async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    return await _run(Call(req, who, "embedding", body), lambda a, t: a.embeddings(t, body))
+async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
+                     render: Render | None = None) -> ApiResponse:
+    """Embeddings for any surface: `body` is OpenAI's request; `render` turns OpenAI's answer
+    (after settlement, so the record carries the charge) into the surface's."""
+    return await _run(Call(req, who, "embedding", body, surface), lambda a, t: a.embeddings(t, body), render)
 
 
-async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    return await _run(Call(req, who, "image", body), lambda a, t: a.images(t, body))
+async def images(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
+                 render: Render | None = None) -> ApiResponse:
+    return await _run(Call(req, who, "image", body, surface), lambda a, t: a.images(t, body), render)
