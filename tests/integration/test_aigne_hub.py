@@ -32,6 +32,7 @@ RATES = [
     {"provider": "openai", "model": "gpt-image-1", "type": "image", "input_rate": 0.000005, "output_rate": 0,
      "image_rate": 0.04},
     {"provider": "demo", "model": "image", "type": "image", "input_rate": 0, "output_rate": 0, "image_rate": 0.01},
+    {"provider": "demo", "model": "echo", "type": "chat", "input_rate": 0.000001, "output_rate": 0.000002},
     {"provider": "demo", "model": "embed", "type": "embedding", "input_rate": 0.0000001, "output_rate": 0},
 ]
 CLIENT_DID = "aihub-test-app"
@@ -274,6 +275,26 @@ def test_embeddings_in_both_shapes(gw, api, key):
     assert Decimal(str(answer["usage"]["aigneHubCredits"])) == Decimal(str(latest["credits"]))
     missing = httpx.post(gw.url + "/api/v2/embeddings", headers=auth, json={"input": {"input": ["x"]}})
     assert missing.status_code == 400 and "input.modelOptions.model" in missing.json()["error"]["message"]
+
+
+# -- the client's app identity in the usage analytics ---------------------------------------------
+
+
+def test_app_id_is_a_filter_and_a_group_of_the_usage_analytics(gw, key):
+    for app, times in (("app-one", 2), ("app-two", 1)):
+        for _ in range(times):
+            answer = httpx.post(gw.url + "/api/v2/chat", json={"input": {
+                "messages": [{"role": "user", "content": "hi"}], "modelOptions": {"model": "demo/echo"}}},
+                headers={"authorization": f"Bearer {key['key']}", "x-aigne-hub-client-did": app})
+            assert answer.status_code == 200, answer.text
+    mine = httpx.Client(base_url=gw.url, headers={"authorization": f"Bearer {key['key']}"})
+    groups = mine.get("/v1/usage/summary", params={"group_by": "app"}).json()["groups"]
+    assert sorted((g["app_id"], g["calls"]) for g in groups) == [("app-one", 2), ("app-two", 1)]
+    only = mine.get("/v1/usage/summary", params={"app_id": "app-two"}).json()
+    assert only["calls"] == 1 and only["filters"] == {"app_id": "app-two"}
+    listed = mine.get("/v1/usage/calls", params={"app_id": "app-one"}).json()["data"]
+    assert len(listed) == 2 and {c["app_id"] for c in listed} == {"app-one"}
+    assert "app_id" in mine.get("/v1/usage/calls.csv").text.splitlines()[0].split(",")
 
 
 # -- status, user info --------------------------------------------------------------------------
