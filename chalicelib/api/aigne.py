@@ -137,3 +137,35 @@ class ImageEnvelope(Envelope):
 
 class EmbeddingEnvelope(Envelope):
     input: EmbeddingInput  # type: ignore[assignment]
+
+
+class LegacyMessage(_Open):
+    role: Literal["system", "user", "assistant", "agent", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+    toolCalls: list[ToolCall] | None = None
+    toolCallId: str | None = None
+
+
+class LegacyChat(_Open):
+    """`/api/v2/chat/completions`: OpenAI's body in camelCase, or a bare `prompt`."""
+
+    model: str | None = None
+    messages: list[LegacyMessage] | None = None
+    prompt: str | None = None
+    stream: bool | None = None
+    tools: list[Tool] | None = None
+
+    @model_validator(mode="after")
+    def _something_asked(self) -> LegacyChat:
+        if not self.messages and not self.prompt:
+            raise ValueError("messages (or prompt) is required")
+        return self
+
+
+class LegacyImages(_Open):
+    """`/api/v2/image/generations`."""
+
+    model: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    n: int | None = Field(default=None, ge=1, le=10)
+    size: str | None = None

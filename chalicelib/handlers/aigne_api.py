@@ -20,13 +20,14 @@ from chalicelib.credentials import pool
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import catalog, pipeline
 from chalicelib.gateway.auth import Principal, authenticate
-from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
+from chalicelib.gateway.http import SSE, ApiRequest, ApiResponse, json_response
 from chalicelib.gateway.resolve import plan
 from chalicelib.store import ledger
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.shared import store
 from chalicelib.surfaces import aigne_hub
-from chalicelib.surfaces.aigne_hub import media, translate
+from chalicelib.surfaces.aigne_hub import legacy, media, translate
+from chalicelib.surfaces.base import Surface
 
 HUB_DID = "z8ia3xzq2tMq8CRHfaXj1BTYJyYnEcHbqP8cJ"  # the AIGNE Hub blocklet the clients look for
 DISCOVERY_PATH = "/__blocklet__.js"
@@ -117,6 +118,48 @@ async def embeddings(req: ApiRequest, who: Principal) -> ApiResponse:
     validate(wire.OpenAIEmbeddings, body)
     return await pipeline.embeddings(req, who, {"model": body["model"], "input": body["input"]},
                                      surface=aigne_hub.NAME)
+
+
+# -- the older OpenAI-like routes of the blocklet-side SDK ----------------------------------------
+
+
+def _legacy_surface(sse_wanted: bool) -> Surface:
+    return Surface(name=aigne_hub.NAME,
+                   render_json=lambda body, record: orjson.dumps(legacy.message_from(orjson.loads(body),
+                                                                                     aigne_hub.tokens(record))),
+                   renderer=lambda record: legacy.DeltaStream() if sse_wanted else legacy.TextStream(),
+                   error_body=aigne_hub.error_body)
+
+
+async def chat_completions(req: ApiRequest, who: Principal) -> ApiResponse:
+    """`/api/v2/chat/completions`: with `Accept: text/event-stream` a stream of deltas; with
+    `stream: true` and no such Accept, the bare text as it comes; else one JSON message."""
+    body = json_body(req.body)
+    validate(wire.LegacyChat, body)
+    sse_wanted = SSE in req.headers.get("accept", "")
+    internal = legacy.to_openai({**body, "stream": bool(body.get("stream")) or sse_wanted})
+    response = await pipeline.chat(req, who, internal, surface=_legacy_surface(sse_wanted))
+    if response.streaming and not sse_wanted:
+        response.headers["content-type"] = "text/plain; charset=utf-8"
+    return response
+
+
+def _render_legacy_images(body: bytes, record: CallRecord) -> bytes:
+    found = legacy.images(orjson.loads(body))
+    usage: dict[str, Any] = {}
+    if (charged := aigne_hub.billed(record)) is not None:
+        usage = {"aigneHubCredits": charged.credits, **({"creditPrefix": charged.prefix} if charged.prefix else {})}
+    return orjson.dumps({"images": found, "data": found, "model": aigne_hub.model_with_provider(record),
+                         "usage": usage})
+
+
+async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
+    body = json_body(req.body)
+    validate(wire.LegacyImages, body)
+    internal = {key: body[key] for key in ("model", "prompt", "n", "size", "quality", "style") if body.get(key)}
+    if fmt := body.get("responseFormat") or body.get("response_format"):
+        internal["response_format"] = fmt
+    return await pipeline.images(req, who, internal, surface=aigne_hub.NAME, render=_render_legacy_images)
 
 
 # -- catalogue, status, user ------------------------------------------------------------------

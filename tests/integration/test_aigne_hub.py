@@ -277,6 +277,39 @@ def test_embeddings_in_both_shapes(gw, api, key):
     assert missing.status_code == 400 and "input.modelOptions.model" in missing.json()["error"]["message"]
 
 
+# -- the blocklet-side SDK's older routes (raw HTTP: that SDK is not on the npm registry here) ---
+
+
+def test_old_chat_completions_json_sse_and_text(fake, gw, key):
+    auth = {"authorization": f"Bearer {key['key']}"}
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "maxTokens": 20}
+    route_chat(fake, {"content": "Hello."}, prompt=4, completion=2)
+    plain = httpx.post(gw.url + "/api/v2/chat/completions", headers=auth, json=body)
+    assert plain.status_code == 200, plain.text
+    assert plain.json() == {"role": "assistant", "text": "Hello.", "content": "Hello.",
+                            "usage": {"promptTokens": 4, "completionTokens": 2, "totalTokens": 6}}
+    assert upstream_bodies(fake, CHAT)[0]["max_tokens"] == 20
+    route_chat(fake, {}, [{"role": "assistant", "content": "Hel"}, {"content": "lo."}], prompt=4, completion=2)
+    with httpx.stream("POST", gw.url + "/api/v2/chat/completions", json=body,
+                      headers={**auth, "accept": "text/event-stream"}) as response:
+        frames = [json.loads(b.removeprefix("data: ")) for b in response.read().decode().strip().split("\n\n")]
+    assert frames == [{"delta": {"role": "assistant", "content": "Hel"}}, {"delta": {"role": "assistant", "content": "lo."}},
+                      {"usage": {"promptTokens": 4, "completionTokens": 2, "totalTokens": 6}}]
+    text = httpx.post(gw.url + "/api/v2/chat/completions", headers=auth, json={**body, "stream": True})
+    assert text.headers["content-type"].startswith("text/plain") and text.text == "Hello."
+
+
+def test_old_image_generations(fake, gw, api, key):
+    fake.route("POST", "/v1/images/generations", json={"created": 1, "data": [{"b64_json": "iVBORw0KGgo="}]})
+    got = httpx.post(gw.url + "/api/v2/image/generations", headers={"authorization": f"Bearer {key['key']}"},
+                     json={"model": "openai/gpt-image-1", "prompt": "a red square", "size": "256x256"})
+    assert got.status_code == 200, got.text
+    answer = got.json()
+    assert answer["images"] == answer["data"] == [{"b64_json": "iVBORw0KGgo=", "b64Json": "iVBORw0KGgo="}]
+    (call,) = calls_of(api, key["account_id"])
+    assert Decimal(str(answer["usage"]["aigneHubCredits"])) == Decimal(str(call["credits"])) > 0
+
+
 # -- the client's app identity in the usage analytics ---------------------------------------------
 
 

@@ -60,34 +60,38 @@ def _content(content: Any, where: str) -> Any:
     return [_part(part, f"{where}[{i}]") for i, part in enumerate(content)]
 
 
-def _arguments(value: Any) -> str:
+def arguments_text(value: Any) -> str:
     return value if isinstance(value, str) else orjson.dumps(value if value is not None else {}).decode()
+
+
+def openai_tool_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """AIGNE's tool calls (arguments an object) -> OpenAI's (arguments a JSON string)."""
+    return [{"id": call["id"], "type": "function",
+             "function": {"name": call["function"]["name"], "arguments": arguments_text(call["function"].get("arguments"))}}
+            for call in calls]
 
 
 def _message(message: dict[str, Any], where: str) -> dict[str, Any]:
     out: dict[str, Any] = {"role": ROLES[message["role"]], "content": _content(message.get("content"), f"{where}.content")}
     if message.get("toolCalls"):
-        out["tool_calls"] = [{"id": call["id"], "type": "function",
-                              "function": {"name": call["function"]["name"],
-                                           "arguments": _arguments(call["function"].get("arguments"))}}
-                             for call in message["toolCalls"]]
+        out["tool_calls"] = openai_tool_calls(message["toolCalls"])
     if message.get("toolCallId"):
         out["tool_call_id"] = message["toolCallId"]
     if message.get("name") and out["role"] != "tool":
         out["name"] = message["name"]
     if out["role"] == "tool" and not isinstance(out["content"], str):
         # A tool result may be structured; OpenAI takes its text
-        out["content"] = _arguments(message.get("content"))
+        out["content"] = arguments_text(message.get("content"))
     return out
 
 
-def _tool(tool: dict[str, Any]) -> dict[str, Any]:
+def tool(tool: dict[str, Any]) -> dict[str, Any]:
     function = tool["function"]
     return {"type": "function", "function": {key: function[key] for key in ("name", "description", "parameters")
                                              if function.get(key) is not None}}
 
 
-def _tool_choice(choice: Any) -> Any:
+def tool_choice(choice: Any) -> Any:
     if isinstance(choice, dict):
         return {"type": "function", "function": {"name": choice["function"]["name"]}}
     return choice
@@ -109,9 +113,9 @@ def to_openai(chat_input: dict[str, Any], streaming: bool) -> dict[str, Any]:
     if options.get("reasoningEffort") in EFFORTS:
         body["reasoning_effort"] = options["reasoningEffort"]
     if chat_input.get("tools"):
-        body["tools"] = [_tool(t) for t in chat_input["tools"]]
+        body["tools"] = [tool(t) for t in chat_input["tools"]]
         if chat_input.get("toolChoice") is not None:
-            body["tool_choice"] = _tool_choice(chat_input["toolChoice"])
+            body["tool_choice"] = tool_choice(chat_input["toolChoice"])
         if options.get("parallelToolCalls") is not None:
             body["parallel_tool_calls"] = options["parallelToolCalls"]
     if wants_json(chat_input):
@@ -201,6 +205,26 @@ def error_event(error: ApiError) -> bytes:
     return sse.frame(orjson.dumps({"message": error.message}), b"error")
 
 
+class ToolCalls:
+    """Tool-call fragments of a stream, gathered by index until they are complete."""
+
+    __slots__ = ("calls",)
+
+    def __init__(self) -> None:
+        self.calls: dict[int, dict[str, Any]] = {}
+
+    def add(self, part: dict[str, Any]) -> None:
+        call = self.calls.setdefault(part.get("index", 0), {"id": "", "function": {"name": "", "arguments": ""}})
+        call["id"] = part.get("id") or call["id"]
+        function = part.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
+
+    def complete(self) -> list[dict[str, Any]]:
+        """OpenAI-shaped (arguments a JSON string), in index order."""
+        return [self.calls[i] for i in sorted(self.calls)]
+
+
 class OutputStream:
     """OpenAI chunk frames -> AIGNE frames, one instance per call.
 
@@ -216,7 +240,7 @@ class OutputStream:
         self._billing = billing  # () -> (Billed | None, "provider/model"), asked at the end
         self._model: str | None = None
         self._text: list[str] = []  # structured output's text, parsed at the end
-        self._calls: dict[int, dict[str, Any]] = {}
+        self._calls = ToolCalls()
 
     def feed(self, frame: bytes) -> bytes:
         _, data = sse.parse_event(frame.strip())
@@ -241,22 +265,15 @@ class OutputStream:
                 else:
                     out.append(delta_text("text", content))
             for part in delta.get("tool_calls") or ():
-                self._gather(part)
+                self._calls.add(part)
         return b"".join(out)
-
-    def _gather(self, part: dict[str, Any]) -> None:
-        call = self._calls.setdefault(part.get("index", 0), {"id": "", "function": {"name": "", "arguments": ""}})
-        call["id"] = part.get("id") or call["id"]
-        function = part.get("function") or {}
-        call["function"]["name"] += function.get("name") or ""
-        call["function"]["arguments"] += function.get("arguments") or ""
 
     def close(self, usage: Usage | None, error: ApiError | None) -> bytes:
         if error is not None:
             return error_event(error)
         out: list[bytes] = []
-        if self._calls:
-            out.append(delta_json({"toolCalls": tool_calls([self._calls[i] for i in sorted(self._calls)])}))
+        if self._calls.calls:
+            out.append(delta_json({"toolCalls": tool_calls(self._calls.complete())}))
         elif self._json:
             text = "".join(self._text)
             parsed = _structured(text)
