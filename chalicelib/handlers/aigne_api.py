@@ -169,9 +169,9 @@ TYPE_FILTERS = {"chat": "chat", "chatCompletion": "chat", "image": "image", "ima
                 "imageGeneration": "image", "embedding": "embedding", "video": "video"}
 WIRE_TYPES = {"chat": "chat", "image": "image_generation", "embedding": "embedding", "video": "video"}
 # Without rates a model's kind is guessed from its name, as the hub does for unprefixed names
-KIND_PATTERNS = (("embedding", re.compile(r"embed", re.I)),
-                 ("image", re.compile(r"^(dall-e|gpt-image|imagen|image|ideogram|flux)|[-/]image", re.I)),
-                 ("video", re.compile(r"^(sora|veo)", re.I)))
+KIND_PATTERNS = (("embedding", re.compile(r"embed", re.IGNORECASE)),
+                 ("image", re.compile(r"^(dall-e|gpt-image|imagen|image|ideogram|flux)|[-/]image", re.IGNORECASE)),
+                 ("video", re.compile(r"^(sora|veo)", re.IGNORECASE)))
 
 
 def kind_of(model: str) -> str:

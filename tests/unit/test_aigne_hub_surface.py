@@ -7,11 +7,12 @@ from typing import Any
 import orjson
 import pytest
 
+from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.http import ApiRequest
 from chalicelib.handlers.aigne_api import credits_text, kind_of, mount_point
 from chalicelib.providers.base import Usage
-from chalicelib.surfaces.aigne_hub import media, translate
+from chalicelib.surfaces.aigne_hub import credit_prefix, media, translate
 from chalicelib.surfaces.aigne_hub.translate import Billed, OutputStream
 
 USER = {"role": "user", "content": "hi"}
@@ -194,5 +195,23 @@ def test_model_kind_without_rates(model, kind) -> None:
 
 @pytest.mark.parametrize(("path", "mount"), [("/__blocklet__.js", "/"), ("/prod/__blocklet__.js", "/prod"),
                                              ("/a/b/__blocklet__.js", "/a/b")])
-def test_mount_point_follows_the_path_prefix(path, mount) -> None:  # §8.6
-    assert mount_point(ApiRequest("GET", path, {})) == mount
+def test_mount_point_follows_the_path_prefix(path, mount, monkeypatch) -> None:  # §8.6
+    monkeypatch.delenv("AIHUB_MOUNT_POINT", raising=False)
+    settings.cache_clear()
+    try:
+        assert mount_point(ApiRequest("GET", path, {})) == mount
+        monkeypatch.setenv("AIHUB_MOUNT_POINT", "/ai-kit/")
+        settings.cache_clear()
+        assert mount_point(ApiRequest("GET", path, {})) == "/ai-kit"
+    finally:
+        settings.cache_clear()
+
+
+@pytest.mark.parametrize(("configured", "prefix"), [("$", "$"), ("€", "€"), ("¥", "¥"), ("", None), ("USD", None)])
+def test_credit_prefix_is_one_the_client_takes_or_none(configured, prefix, monkeypatch) -> None:  # §8.1
+    monkeypatch.setenv("AIHUB_CREDIT_PREFIX", configured)
+    settings.cache_clear()
+    try:
+        assert credit_prefix() == prefix
+    finally:
+        settings.cache_clear()
