@@ -40,10 +40,10 @@ DEFAULT_IMAGE_MODEL = "openai/dall-e-2"
 def mount_point(req: ApiRequest) -> str:
     """Where the hub's routes live: AIHUB_MOUNT_POINT, else the prefix this very request came
     under (an API Gateway stage: the Chalice front's path is the full one, `/prod/__blocklet__.js`)."""
-    configured = settings().env.get("AIHUB_MOUNT_POINT")
-    prefix = configured if configured is not None else req.path[: -len(DISCOVERY_PATH)] \
-        if req.path.endswith(DISCOVERY_PATH) else ""
-    return "/" + prefix.strip("/") if prefix.strip("/") else "/"
+    prefix = settings().env.get("AIHUB_MOUNT_POINT")
+    if prefix is None:
+        prefix = req.path.removesuffix(DISCOVERY_PATH) if req.path.endswith(DISCOVERY_PATH) else ""
+    return "/" + prefix.strip("/")
 
 
 async def blocklet(req: ApiRequest, who: Principal | None) -> ApiResponse:

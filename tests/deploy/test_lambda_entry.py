@@ -20,7 +20,8 @@ from tests.deploy.conftest import ROOT
 from tests.support.gateway import ADMIN_KEY, TEST_SECRET
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
-PUBLIC = {"/health", "/", "/assets/{name}"}  # no key needed: the health check and the web UI
+PUBLIC = {"/health", "/", "/assets/{name}",  # no key needed: the health check and the web UI,
+          "/__blocklet__.js", "/api/ai/models", "/api/v2/status"}  # and what AIGNE clients read unauthenticated
 
 
 @pytest.fixture

@@ -290,7 +290,7 @@ def error_body(error: ApiError, link: str | None = None) -> dict[str, Any]:
     """The hub's error object (the client throws `Error(error.message)` with `e.type = error.type`);
     out of credits it is its CreditError: type NOT_ENOUGH, with the top-up link."""
     if error.status == 402:
-        body: dict[str, Any] = {"message": error.message, "type": "NOT_ENOUGH",
+        body: dict[str, Any] = {"message": error.message, "type": "NOT_ENOUGH", "code": error.code,
                                 "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())}
         if link:
             body["link"] = link
