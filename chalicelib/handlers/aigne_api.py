@@ -21,7 +21,7 @@ from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import catalog, pipeline
 from chalicelib.gateway.auth import Principal, authenticate
 from chalicelib.gateway.http import SSE, ApiRequest, ApiResponse, json_response
-from chalicelib.gateway.resolve import plan
+from chalicelib.gateway.loops import offload
 from chalicelib.store import ledger
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.shared import store
@@ -208,6 +208,13 @@ async def models(req: ApiRequest, who: Principal | None) -> ApiResponse:
     return json_response(data)
 
 
+async def _availability(model: str) -> dict[str, Any]:
+    # the admin module, loaded for this route only
+    from chalicelib.handlers.providers import availability
+
+    return availability(model)
+
+
 def _unavailable(error: ApiError, **extra: Any) -> ApiResponse:
     return json_response({"available": False, "error": error.message, "code": error.status, **extra})
 
@@ -218,7 +225,11 @@ async def status(req: ApiRequest, who: Principal | None) -> ApiResponse:
     model = req.query.get("model")
     try:
         if model:
-            plan(model)
+            found = await offload(lambda: _availability(model))
+            if not found["routes"]:
+                raise ApiError(400, f"Model {model} is not supported", code="model_not_found")
+            if not found["available"]:
+                raise ApiError(503, found["reason"], code="model_unavailable")
         elif not any(pool.active_count(spec) for spec in catalog.providers().values()):
             raise ApiError(503, "No providers available", code="no_provider")
         if settings().billing and req.headers.get("authorization"):

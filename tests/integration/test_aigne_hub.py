@@ -356,8 +356,16 @@ def test_app_id_is_a_filter_and_a_group_of_the_usage_analytics(gw, key):
 
 def test_status_and_user_info(gw, api, key):
     assert httpx.get(gw.url + "/api/v2/status").json() == {"available": True}
-    unknown = httpx.get(gw.url + "/api/v2/status", params={"model": "nosuch/model-x"}).json()
-    assert unknown["available"] is False and unknown["code"] in (400, 404)
+    assert httpx.get(gw.url + "/api/v2/status", params={"model": "openai/gpt-4o-mini"}).json() == {"available": True}
+    unknown = httpx.get(gw.url + "/api/v2/status", params={"model": "nosuch-model-x"}).json()
+    assert unknown == {"available": False, "error": "Model nosuch-model-x is not supported", "code": 400}
+    with gw.admin() as admin:
+        assert admin.patch("/admin/providers/openai", json={"enabled": False}).status_code == 200
+        try:
+            off = httpx.get(gw.url + "/api/v2/status", params={"model": "openai/gpt-4o-mini"}).json()
+        finally:
+            assert admin.patch("/admin/providers/openai", json={"enabled": True}).status_code == 200
+    assert off == {"available": False, "error": "provider openai is disabled", "code": 503}
     broke = create_key(api, credits=0)
     empty = httpx.get(gw.url + "/api/v2/status", headers={"authorization": f"Bearer {broke['key']}"}).json()
     assert empty["available"] is False and empty["code"] == 402 and empty["type"] == "NOT_ENOUGH"
