@@ -219,6 +219,22 @@ def test_tool_calls_and_content_parts(node, fake, gw, api, key):
     assert upstream["tools"][0]["function"]["name"] == "get_weather" and upstream["tool_choice"] == "auto"
 
 
+def test_streamed_tool_call_is_sent_once_complete(node, fake, gw, key):
+    fragments = [{"role": "assistant", "tool_calls": [{"index": 0, "id": "call_2", "type": "function",
+                                                       "function": {"name": "get_weather", "arguments": '{"ci'}}]},
+                 {"tool_calls": [{"index": 0, "function": {"arguments": 'ty":"Oslo"}'}}]}]
+    route_chat(fake, {}, fragments, finish="tool_calls")
+    got = sdk(node, gw, key, "streamTools")
+    assert got["output"]["toolCalls"] == [{"id": "call_2", "type": "function",
+                                           "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}]
+
+
+def test_streamed_structured_output(node, fake, gw, key):
+    route_chat(fake, {}, [{"role": "assistant", "content": '{"city":"Rome",'}, {"content": '"degrees":25}'}])
+    got = sdk(node, gw, key, "streamStructured")
+    assert got["output"]["json"] == {"city": "Rome", "degrees": 25} and got["texts"] == []
+
+
 def test_structured_output_comes_back_as_json(node, fake, gw, key):
     route_chat(fake, {"content": '{"city":"Rome","degrees":25}'})
     got = sdk(node, gw, key, "structured")

@@ -11,6 +11,37 @@ const hello = { messages: [{ role: "system", content: "Be brief." }, { role: "us
 const weatherTool = { type: "function", function: { name: "get_weather", description: "Weather of a city",
   parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
 
+const toolsInput = {
+  messages: [
+    { role: "user", content: [{ type: "text", text: "Weather in Paris?" },
+                              { type: "file", data: "iVBORw0KGgo=", mimeType: "image/png" }] },
+    { role: "agent", toolCalls: [{ id: "call_0", type: "function",
+                                   function: { name: "get_weather", arguments: { city: "Rome" } } }] },
+    { role: "tool", toolCallId: "call_0", content: "{\"degrees\":25}" },
+  ],
+  tools: [weatherTool], toolChoice: "auto",
+};
+const structuredInput = {
+  messages: [{ role: "user", content: "Weather in Rome?" }],
+  responseFormat: { type: "json_schema", jsonSchema: { name: "weather", strict: true, schema: {
+    type: "object", properties: { city: { type: "string" }, degrees: { type: "number" } },
+    required: ["city", "degrees"], additionalProperties: false } } },
+};
+
+// The SDK's stream, merged as its own core merges it: text appended, json assigned.
+async function streamed(input) {
+  const stream = await chat().invoke(input, { streaming: true });
+  const texts = [];
+  const output = {};
+  for await (const chunk of stream) {
+    if (!isAgentResponseDelta(chunk)) continue;
+    if (chunk.delta.text?.text) texts.push(chunk.delta.text.text);
+    for (const [key, value] of Object.entries(chunk.delta.text ?? {})) output[key] = (output[key] ?? "") + value;
+    Object.assign(output, chunk.delta.json ?? {});
+  }
+  return { texts, output };
+}
+
 const scenarios = {
   async models() {
     return { chat: await AIGNEHubChatModel.models(), image: await AIGNEHubImageModel.models() };
@@ -19,36 +50,19 @@ const scenarios = {
     return await chat().invoke(hello);
   },
   async stream() {
-    const stream = await chat().invoke(hello, { streaming: true });
-    const texts = [];
-    const output = {};
-    for await (const chunk of stream) {
-      if (!isAgentResponseDelta(chunk)) continue;
-      if (chunk.delta.text?.text) texts.push(chunk.delta.text.text);
-      for (const [key, value] of Object.entries(chunk.delta.text ?? {})) output[key] = (output[key] ?? "") + value;
-      Object.assign(output, chunk.delta.json ?? {});
-    }
-    return { texts, output };
+    return await streamed(hello);
   },
   async tools() {
-    return await chat().invoke({
-      messages: [
-        { role: "user", content: [{ type: "text", text: "Weather in Paris?" },
-                                  { type: "file", data: "iVBORw0KGgo=", mimeType: "image/png" }] },
-        { role: "agent", toolCalls: [{ id: "call_0", type: "function",
-                                       function: { name: "get_weather", arguments: { city: "Rome" } } }] },
-        { role: "tool", toolCallId: "call_0", content: "{\"degrees\":25}" },
-      ],
-      tools: [weatherTool], toolChoice: "auto",
-    });
+    return await chat().invoke(toolsInput);
+  },
+  async streamTools() {
+    return await streamed(toolsInput);
   },
   async structured() {
-    return await chat().invoke({
-      messages: [{ role: "user", content: "Weather in Rome?" }],
-      responseFormat: { type: "json_schema", jsonSchema: { name: "weather", strict: true, schema: {
-        type: "object", properties: { city: { type: "string" }, degrees: { type: "number" } },
-        required: ["city", "degrees"], additionalProperties: false } } },
-    });
+    return await chat().invoke(structuredInput);
+  },
+  async streamStructured() {
+    return await streamed(structuredInput);
   },
   async image() {
     const model = new AIGNEHubImageModel(options);
