@@ -7,6 +7,7 @@ appended, `delta.json` shallow-merged by the client, no `[DONE]`); errors in the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -235,9 +236,9 @@ class OutputStream:
 
     __slots__ = ("_billing", "_calls", "_json", "_model", "_text")
 
-    def __init__(self, json_out: bool, billing: Any) -> None:
+    def __init__(self, json_out: bool, billing: Callable[[], tuple[Billed | None, str]]) -> None:
         self._json = json_out
-        self._billing = billing  # () -> (Billed | None, "provider/model"), asked at the end
+        self._billing = billing  # (the charge, "provider/model"), asked at the end: after settlement
         self._model: str | None = None
         self._text: list[str] = []  # structured output's text, parsed at the end
         self._calls = ToolCalls()
