@@ -53,7 +53,7 @@ $(WEB_DEPS): web/package.json web/package-lock.json
 
 $(NODE_CLIENTS): tests/node/package.json tests/node/package-lock.json
 	@command -v npm >/dev/null || { echo "npm not found: the client tests need Node.js 20+ (with npm)"; exit 1; }
-	cd tests/node && npm ci --no-audit --no-fund
+	cd tests/node && npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
 $(UI): $(WEB_DEPS) $(WEB_SRC)

@@ -61,6 +61,19 @@ route("GET", "/v1/responses/{id}/input_items", "responses_api:input_items", dial
 route("POST", "/v1beta/models/{id+}", "gemini_api:call", dialect="gemini_generate")
 route("POST", "/v1/models/{id+}", "gemini_api:call", dialect="gemini_generate")
 
+# AIGNE Hub (the @aigne/aigne-hub SDK and the aigne CLI): discovery at the origin root, the rest
+# under the mount point it answers (shared/aigne-hub-v2.md)
+route("GET", "/__blocklet__.js", "aigne_api:blocklet", auth="none", dialect="aigne_hub")
+route("POST", "/api/v2/chat", "aigne_api:chat", dialect="aigne_hub")
+route("POST", "/api/v2/image", "aigne_api:image", dialect="aigne_hub")
+route("POST", "/api/v2/embeddings", "aigne_api:embeddings", dialect="aigne_hub")
+route("POST", "/api/v2/chat/completions", "aigne_api:chat_completions", dialect="aigne_hub")
+route("POST", "/api/v2/completions", "aigne_api:chat_completions", dialect="aigne_hub")
+route("POST", "/api/v2/image/generations", "aigne_api:image_generations", dialect="aigne_hub")
+route("GET", "/api/v2/status", "aigne_api:status", auth="none", dialect="aigne_hub")
+route("GET", "/api/ai/models", "aigne_api:models", auth="none", dialect="aigne_hub")
+route("GET", "/api/user/info", "aigne_api:user_info", dialect="aigne_hub")
+
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")
 route("GET", "/admin/keys", "admin:list_keys", auth="admin")

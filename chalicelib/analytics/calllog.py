@@ -78,7 +78,7 @@ def decode_cursor(raw: str) -> Cursor:
 
 CSV_COLUMNS = (
     "request_id", "created_at", "time", "account_id", "key_id", "type", "provider", "model", "requested_model",
-    "stream", "status", "http_status", "error_code", "prompt_tokens", "completion_tokens", "cache_read_tokens",
+    "surface", "app_id", "stream", "status", "http_status", "error_code", "prompt_tokens", "completion_tokens", "cache_read_tokens",
     "cache_write_tokens", "reasoning_tokens", "total_tokens", "images", "credits", "duration_ms", "ttfb_ms",
     "usage_estimated", "error",
 )
@@ -93,7 +93,7 @@ _CSV_SQL = {
 }
 # Columns stored as text, some of them chosen by clients (a model name, a provider's error).
 _TEXT_COLUMNS = ("request_id", "account_id", "key_id", "type", "provider", "model", "requested_model", "status",
-                 "error_code", "error")
+                 "error_code", "error", "surface", "app_id")
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...) sends
 # data away, =cmd|... ran programs); tab, CR and LF lead other parsers to the same. OWASP's
 # remedy: a leading ' makes the cell text. The full-width forms are read as formulas too.

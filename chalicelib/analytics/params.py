@@ -97,6 +97,7 @@ def scope(query: Query, account_id: str | None) -> Scope:
         provider=_get(query, "provider"),
         model=_get(query, "model"),
         type=choice(query, "type", CALL_TYPES),
+        app_id=_get(query, "app_id"),
     )
 
 

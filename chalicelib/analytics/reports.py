@@ -89,7 +89,7 @@ def quota(store: Store, account_id: str | None, now: int) -> dict[str, Any] | No
 
 
 def _frame(scope: Scope, window: periods.Window, groups: tuple[str, ...]) -> dict[str, Any]:
-    filters = {name: value for name in ("key_id", "provider", "model", "type")
+    filters = {name: value for name in ("key_id", "provider", "model", "type", "app_id")
                if (value := getattr(scope, name)) is not None}
     return {"account_id": scope.account_id, "from": window.start, "to": window.stop, "filters": filters,
             "group_by": list(groups) or None}

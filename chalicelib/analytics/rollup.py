@@ -81,9 +81,10 @@ def summarise(conn: sqlite3.Connection, after: int, batch: int) -> tuple[int | N
         return None, []
     bucket_of = histogram.bucket_of
     full: dict[Group, Sums] = {}
-    for (_, created, account, key, provider, model, type_, status, prompt, completion, cache_read, cache_write,
+    for (_, created, account, key, provider, model, type_, app, status, prompt, completion, cache_read, cache_write,
          reasoning, images, credits, duration, ttfb) in rows:
-        group = (created - created % periods.HOUR, account or "", key or "", provider or "", model or "", type_ or "")
+        group = (created - created % periods.HOUR, account or "", key or "", provider or "", model or "", type_ or "",
+                 app or "")
         sums = full.get(group)
         if sums is None:
             sums = full[group] = [0, 0, 0, 0, 0, 0, 0, 0, 0, [], []]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-DIMENSIONS = ("account_id", "key_id", "provider", "model", "type")  # of a call: what a query filters and groups on
+DIMENSIONS = ("account_id", "key_id", "provider", "model", "type", "app_id")  # of a call: what a query filters and groups on
 # The dimensions of each group_by name.
 GROUPS: dict[str, tuple[str, ...]] = {
     "account": ("account_id",),
@@ -12,6 +12,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "provider": ("provider",),
     "model": ("provider", "model"),  # a model name means different things at different providers
     "type": ("type",),
+    "app": ("app_id",),  # the AIGNE client's app (x-aigne-hub-client-did)
 }
 CALL_TYPES = ("chat", "embedding", "image", "video", "moderation", "audio")
 STATUSES = ("success", "failed")
@@ -25,6 +26,7 @@ class Scope:
     provider: str | None = None
     model: str | None = None
     type: str | None = None
+    app_id: str | None = None
 
     def filtered(self) -> set[str]:
         """The columns this scope matches on."""

@@ -188,8 +188,11 @@ async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]
     return await _recorded(call, failover.run(routes, invoke, call.attempt))
 
 
+Render = Callable[[bytes, CallRecord], bytes]  # the provider's OpenAI-shaped answer -> the surface's
+
+
 async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]], *,
-               native: Native | None = None, render: Callable[[bytes], bytes] | None = None) -> ApiResponse:
+               native: Native | None = None, render: Render | None = None) -> ApiResponse:
     """One answer that does not stream: from `native` for a provider it serves (as it came),
     else from `invoke`, rendered by `render` when the surface is not OpenAI's."""
     is_native = False
@@ -201,7 +204,8 @@ async def _run(call: Call, invoke: Callable[[Adapter, Target], Awaitable[Result]
 
     result = await _attempt(call, pick)
     await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
-    out = result.body if is_native or render is None else render(result.body)
+    # Rendered after settlement, so the record carries the charge (AIGNE reports it).
+    out = result.body if is_native or render is None else render(result.body, call.record)
     return ApiResponse(200, out, {"content-type": result.content_type, **call.headers()})
 
 
@@ -212,14 +216,17 @@ async def chat(req: ApiRequest, who: Principal, body: dict[str, Any], *,
     call = Call(req, who, "chat", body, surface.name)
     if not body.get("stream"):
         return await _run(call, lambda a, t: a.chat(t, body), native=native, render=surface.render_json)
-    renderer = surface.renderer
+    def translated() -> StreamRenderer:
+        return surface.renderer(call.record)  # its close() reads the settled record
+
+    renderer: Callable[[], StreamRenderer] = translated
 
     def pick(adapter: Adapter, target: Target) -> Awaitable[ChatStream]:
         nonlocal renderer
         if native is not None and native.call_stream and native.renderer and native.serves(target.provider):
             renderer = native.renderer
             return native.call_stream(adapter, target)
-        renderer = surface.renderer
+        renderer = translated
         return adapter.chat_stream(target, body)
 
     stream = await _attempt(call, pick)
@@ -280,15 +287,16 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
 
 
 async def embeddings(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
-                     native: Native | None = None, render: Callable[[bytes], bytes] | None = None) -> ApiResponse:
+                     native: Native | None = None, render: Render | None = None) -> ApiResponse:
     """`body` is the internal (OpenAI) form; a surface of another dialect names itself, renders
     the OpenAI answer (`render`), and may pass its own body to providers of `native.kinds`."""
     return await _run(Call(req, who, "embedding", body, surface), lambda a, t: a.embeddings(t, body),
                       native=native, render=render)
 
 
-async def images(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:
-    return await _run(Call(req, who, "image", body), lambda a, t: a.images(t, body))
+async def images(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
+                 render: Render | None = None) -> ApiResponse:
+    return await _run(Call(req, who, "image", body, surface), lambda a, t: a.images(t, body), render=render)
 
 
 async def moderations(req: ApiRequest, who: Principal, body: dict[str, Any]) -> ApiResponse:

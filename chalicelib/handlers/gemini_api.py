@@ -105,7 +105,7 @@ async def embed(req: ApiRequest, who: Principal, model: str, method: str) -> Api
     usage = Usage(input_tokens=estimate_tokens(sum(len(t) for t in internal["input"])), estimated=True)
     native = Native(kinds=NATIVE, call=lambda adapter, target: _gemini(adapter).embed(target, method, body, usage))
     return await pipeline.embeddings(req, who, internal, surface=SURFACE.name, native=native,
-                                     render=lambda answer: translate.embed_from_openai(answer, method))
+                                     render=lambda answer, _record: translate.embed_from_openai(answer, method))
 
 
 METHODS: dict[str, Method] = {

@@ -249,6 +249,12 @@ async def model_status(req: ApiRequest, who: Principal) -> ApiResponse:
     model = req.query.get("model")
     if not model:
         raise bad_request("Query parameter 'model' is required.", param="model")
+    return json_response(availability(model))
+
+
+def availability(model: str) -> dict[str, Any]:
+    """Whether a model can be served now, and why not, route by route (database reads: call it
+    off the server's loop)."""
     known = catalog.providers(include_disabled=True)
     prefix, _, rest = model.partition("/")
     if rest and prefix in known:
@@ -260,8 +266,7 @@ async def model_status(req: ApiRequest, who: Principal) -> ApiResponse:
     available = any(d["available"] for d in details)
     reason = None if available else ("no provider serves this model" if not details
                                      else "; ".join(d["reason"] for d in details))
-    return json_response({"object": "model_status", "model": model, "available": available, "reason": reason,
-                          "routes": details})
+    return {"object": "model_status", "model": model, "available": available, "reason": reason, "routes": details}
 
 
 def _probe_body(model: str) -> tuple[str, dict[str, Any]]:

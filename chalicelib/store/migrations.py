@@ -218,7 +218,7 @@ def _v3_billing(db) -> None:
     db["reservations"].create_index(["created_at"])
 
 
-def _v4_usage_rollups(db) -> None:
+def _usage_rollup_table(db, dimensions: tuple[str, ...]) -> None:
     # Sums and latency histograms of the calls per grain (hour, day, month), cube (which
     # dimensions a row keeps; '' in the others) and period, folded in from model_calls by
     # chalicelib.analytics.rollup. '' also stands for NULL, which a primary key cannot match.
@@ -226,16 +226,19 @@ def _v4_usage_rollups(db) -> None:
     db.execute(
         "CREATE TABLE usage_rollup ("
         " grain TEXT NOT NULL, cube TEXT NOT NULL, period INTEGER NOT NULL,"
-        " account_id TEXT NOT NULL, key_id TEXT NOT NULL, provider TEXT NOT NULL, model TEXT NOT NULL,"
-        " type TEXT NOT NULL,"
-        " calls INTEGER NOT NULL, errors INTEGER NOT NULL,"
+        + "".join(f" {name} TEXT NOT NULL," for name in dimensions)
+        + " calls INTEGER NOT NULL, errors INTEGER NOT NULL,"
         " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL,"
         " cache_write_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL, images INTEGER NOT NULL,"
         " credits INTEGER NOT NULL, duration_hist BLOB, ttfb_hist BLOB,"
-        " PRIMARY KEY (grain, cube, period, account_id, key_id, provider, model, type)"
+        f" PRIMARY KEY (grain, cube, period, {', '.join(dimensions)})"
         ") WITHOUT ROWID"
     )
     db["usage_rollup"].create_index(["grain", "cube", "account_id", "period"])
+
+
+def _v4_usage_rollups(db) -> None:
+    _usage_rollup_table(db, ("account_id", "key_id", "provider", "model", "type"))
     db["rollup_state"].create({"name": str, "last_id": int, "updated_at": int}, pk="name",
                               not_null={"last_id", "updated_at"})
     # The call-log queries: newest first within an account or a key, by time range.
@@ -327,9 +330,18 @@ def _v9_video_jobs(db) -> None:
     db["video_jobs"].create_index(["account_id", "created_at"])
 
 
+def _v10_usage_by_app(db) -> None:
+    # The AIGNE client's app (model_calls.app_id) becomes a dimension of the roll-up, which is a
+    # primary-key change: the table is made anew and refilled from model_calls (rollup_state's
+    # watermark starts over, so the next catch-up folds every call again, each exactly once).
+    db.execute("DROP TABLE usage_rollup")
+    _usage_rollup_table(db, ("account_id", "key_id", "provider", "model", "type", "app_id"))
+    db.execute("DELETE FROM rollup_state WHERE name = 'usage_rollup'")
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
                               _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers,
-                              _v9_video_jobs]
+                              _v9_video_jobs, _v10_usage_by_app]
 
 
 def migrate(store: Store) -> int:

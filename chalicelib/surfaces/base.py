@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from chalicelib.errors import ApiError
 from chalicelib.providers.base import Adapter, ChatStream, ProviderSpec, Result, Target, Usage
+from chalicelib.store.calls import CallRecord
 
 
 class StreamRenderer(Protocol):
@@ -48,6 +49,8 @@ class Native:
 @dataclass(frozen=True, slots=True)
 class Surface:
     name: str  # recorded on the call ("openai", "anthropic", "responses", "gemini", "aigne")
-    render_json: Callable[[bytes], bytes]  # OpenAI chat-completion JSON -> the surface's JSON
-    renderer: Callable[[], StreamRenderer]  # OpenAI chunk frames -> the surface's frames
+    # Both get the call's record, settled by the time they render the end of the answer (its
+    # credits and request id), for the dialects that report the charge in the answer (AIGNE Hub).
+    render_json: Callable[[bytes, CallRecord], bytes]  # OpenAI chat-completion JSON -> the surface's JSON
+    renderer: Callable[[CallRecord], StreamRenderer]  # OpenAI chunk frames -> the surface's frames
     error_body: Callable[[ApiError], dict[str, Any]]  # the surface's error shape

@@ -6,6 +6,7 @@ import orjson
 from chalicelib.errors import ApiError
 from chalicelib.providers import sse
 from chalicelib.providers.base import Usage
+from chalicelib.store.calls import CallRecord
 from chalicelib.surfaces.base import Surface
 
 
@@ -19,12 +20,16 @@ class Relay:
         return sse.frame(orjson.dumps(error.body())) if error else sse.DONE
 
 
-def _identity(body: bytes) -> bytes:
+def _identity(body: bytes, record: CallRecord) -> bytes:
     return body
+
+
+def _relay(record: CallRecord) -> Relay:
+    return Relay()
 
 
 def _error_body(error: ApiError) -> dict:
     return error.body()
 
 
-SURFACE = Surface(name="openai", render_json=_identity, renderer=Relay, error_body=_error_body)
+SURFACE = Surface(name="openai", render_json=_identity, renderer=_relay, error_body=_error_body)

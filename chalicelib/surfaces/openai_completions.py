@@ -14,6 +14,7 @@ import orjson
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.providers import sse
 from chalicelib.providers.base import Usage
+from chalicelib.store.calls import CallRecord
 from chalicelib.surfaces.base import Surface
 
 # Chat parameters that mean the same in a text completion.
@@ -95,7 +96,7 @@ class Chunks:
         return sse.frame(orjson.dumps(error.body())) if error else sse.DONE
 
 
-def _render_json(body: bytes) -> bytes:
+def _render_json(body: bytes, _record: CallRecord) -> bytes:
     return orjson.dumps(completion_of(orjson.loads(body)))
 
 
@@ -103,4 +104,5 @@ def _error_body(error: ApiError) -> dict[str, Any]:
     return error.body()
 
 
-SURFACE = Surface(name="completions", render_json=_render_json, renderer=Chunks, error_body=_error_body)
+SURFACE = Surface(name="completions", render_json=_render_json, renderer=lambda _record: Chunks(),
+                  error_body=_error_body)

@@ -215,6 +215,8 @@ export interface Call {
   provider: string | null;
   model: string | null;
   requested_model: string | null;
+  surface?: string | null;
+  app_id?: string | null; // the AIGNE client's x-aigne-hub-client-did
   credential_id?: string | null;
   stream: boolean;
   status: "success" | "failed";

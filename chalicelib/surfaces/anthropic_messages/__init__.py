@@ -2,8 +2,6 @@
 native passthrough to Anthropic in chalicelib/handlers/anthropic_api.py."""
 from __future__ import annotations
 
-from functools import partial
-
 from chalicelib.surfaces.anthropic_messages import translate
 from chalicelib.surfaces.base import Surface
 
@@ -13,8 +11,8 @@ NAME = "anthropic"
 def surface(thinking: bool = False) -> Surface:
     """The surface of one request: whether a provider's reasoning is shown as thinking blocks
     depends on whether the client asked for thinking."""
-    return Surface(name=NAME, render_json=partial(translate.message_from, thinking=thinking),
-                   renderer=partial(translate.MessageStream, thinking), error_body=translate.error_body)
+    return Surface(name=NAME, render_json=lambda body, _record: translate.message_from(body, thinking=thinking),
+                   renderer=lambda _record: translate.MessageStream(thinking), error_body=translate.error_body)
 
 
 SURFACE = surface()

@@ -8,5 +8,5 @@ from chalicelib.surfaces.gemini_generate import translate
 
 NAME = "gemini"
 
-SURFACE = Surface(name=NAME, render_json=translate.response_from, renderer=translate.ResponseStream,
-                  error_body=translate.error_body)
+SURFACE = Surface(name=NAME, render_json=lambda body, _record: translate.response_from(body),
+                  renderer=lambda _record: translate.ResponseStream(), error_body=translate.error_body)

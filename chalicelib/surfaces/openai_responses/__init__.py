@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from chalicelib.errors import ApiError
+from chalicelib.store.calls import CallRecord
 from chalicelib.surfaces.base import Surface
 from chalicelib.surfaces.openai_responses.translate import Context, Keep, ResponseEvents, chat_to_response
 
@@ -19,13 +20,13 @@ def _error_body(error: ApiError) -> dict[str, Any]:
 
 
 def surface(ctx: Context, keep: Keep | None = None) -> Surface:
-    def render_json(body: bytes) -> bytes:
+    def render_json(body: bytes, record: CallRecord) -> bytes:
         response = chat_to_response(orjson.loads(body), ctx)
         if keep is not None:
             keep(response)
         return orjson.dumps(response)
 
-    return Surface(name="responses", render_json=render_json, renderer=lambda: ResponseEvents(ctx, keep),
+    return Surface(name="responses", render_json=render_json, renderer=lambda _record: ResponseEvents(ctx, keep),
                    error_body=_error_body)
 
 

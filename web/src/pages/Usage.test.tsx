@@ -17,6 +17,7 @@ describe("callParams", () => {
     expect(callParams({ ...NO_FILTERS, model: "openai/gpt-4o", status: "failed" }, false))
       .toEqual({ provider: "openai", model: "gpt-4o", status: "failed" });
     expect(callParams({ ...NO_FILTERS, account_id: "acct_1" }, false)).toEqual({});
+    expect(callParams({ ...NO_FILTERS, app_id: " my-app " }, false)).toEqual({ app_id: "my-app" });
     expect(callParams({ ...NO_FILTERS, account_id: "acct_1" }, true)).toEqual({ account_id: "acct_1" });
     const from = callParams({ ...NO_FILTERS, from: "2025-01-31T12:00" }, true).from;
     expect(from).toBe(new Date("2025-01-31T12:00").getTime());

@@ -13,11 +13,12 @@ export interface CallFilters {
   model: string; // "provider/model" or a bare model id
   provider: string;
   key_id: string;
+  app_id: string; // the AIGNE client's app (its x-aigne-hub-client-did)
   account_id: string;
   status: "" | "success" | "failed";
 }
 
-export const NO_FILTERS: CallFilters = { from: "", to: "", model: "", provider: "", key_id: "", account_id: "", status: "" };
+export const NO_FILTERS: CallFilters = { from: "", to: "", model: "", provider: "", key_id: "", app_id: "", account_id: "", status: "" };
 
 /** The query parameters of the call log (and its CSV) for these filters. */
 export function callParams(f: CallFilters, admin: boolean): Record<string, string | number | undefined> {
@@ -34,6 +35,7 @@ export function callParams(f: CallFilters, admin: boolean): Record<string, strin
     provider: provider || undefined,
     model: model || undefined,
     key_id: f.key_id || undefined,
+    app_id: f.app_id.trim() || undefined,
     account_id: admin ? f.account_id || undefined : undefined,
     status: f.status || undefined,
   };
@@ -112,6 +114,7 @@ export function Usage() {
           <Field label="To">{(id) => <input id={id} type="datetime-local" value={draft.to} onChange={set("to")} />}</Field>
           <Field label="Model">{(id) => <input id={id} value={draft.model} onChange={set("model")} placeholder="openai/gpt-4o-mini" />}</Field>
           <Field label="Provider">{(id) => <input id={id} value={draft.provider} onChange={set("provider")} placeholder="any" />}</Field>
+          <Field label="App">{(id) => <input id={id} value={draft.app_id} onChange={set("app_id")} placeholder="any AIGNE client" />}</Field>
           {admin && (
             <Field label="Key">
               {(id) => (
@@ -215,6 +218,8 @@ const DETAIL_FIELDS: [keyof Call, string, ((c: Call) => string)?][] = [
   ["error_code", "Error code"],
   ["error", "Error"],
   ["stream", "Streamed", (c) => (c.stream ? "yes" : "no")],
+  ["surface", "Client dialect"],
+  ["app_id", "App (AIGNE client)"],
   ["prompt_tokens", "Input tokens"],
   ["cache_read_tokens", "Cache read tokens"],
   ["cache_write_tokens", "Cache write tokens"],
