@@ -41,6 +41,16 @@ class Settings:
     pool_max_connections: int = 1000
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
+    # Observability (chalicelib/observability): levels of the JSON log, the per-call line, the
+    # access line per request, and /metrics (admin-only unless made public).
+    log_level: str = "INFO"
+    call_log: bool = True
+    access_log: bool = False
+    metrics: bool = True
+    metrics_public: bool = False
+    # On Lambda (both functions) the figures are CloudWatch EMF in the log, not /metrics.
+    on_lambda: bool = False
+    otlp: bool = False  # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set: spans are exported
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -100,6 +110,12 @@ def _admin_key(env: dict[str, str]) -> tuple[str | None, str | None]:
     return key, None
 
 
+def _on(value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("on", "true", "1", "yes")
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
@@ -111,7 +127,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         secret=env.get("AIHUB_SECRET") or secrets_manager(env.get("AIHUB_SECRET_ID"), env) or _local_secret(db_path),
         host=env.get("AIHUB_HOST") or "127.0.0.1",
         port=int(env.get("AIHUB_PORT") or 8000),
-        billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),
+        billing=_on(env.get("AIHUB_BILLING"), False),
         journal_mode=_journal_mode(db_path, env.get("AIHUB_DB_JOURNAL")),
         busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 2_000),
         write_budget_ms=int(env.get("AIHUB_DB_WRITE_BUDGET_MS") or 10_000),
@@ -120,6 +136,13 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
+        log_level=(env.get("AIHUB_LOG_LEVEL") or "info").strip().upper(),
+        call_log=_on(env.get("AIHUB_CALL_LOG"), True),
+        access_log=_on(env.get("AIHUB_ACCESS_LOG"), False),
+        metrics=_on(env.get("AIHUB_METRICS"), True),
+        metrics_public=_on(env.get("AIHUB_METRICS_PUBLIC"), False),
+        on_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME")),
+        otlp=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
         env=env,
     )
 

@@ -13,6 +13,7 @@ from typing import Any
 from chalicelib.gateway.dispatch import Endpoint, dispatch, secure, without_body
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
+from chalicelib.observability import logs
 
 async def _buffered(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
     response = await dispatch(endpoint, req)
@@ -71,6 +72,7 @@ class Routes:
 
     def __init__(self, app: Any) -> None:
         self.app = app
+        logs.configure()
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
 

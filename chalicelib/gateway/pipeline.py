@@ -17,11 +17,13 @@ import orjson
 
 from chalicelib.billing import accounting, admission
 from chalicelib.billing.cost import charge
+from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, raw_json_response, sse_response
 from chalicelib.gateway.resolve import plan
+from chalicelib.observability import hub, trace_context
 from chalicelib.providers.base import Adapter, ChatStream, Result, Target, UpstreamError, Usage
 from chalicelib.store import calls
 from chalicelib.store import providers as provider_rows
@@ -59,6 +61,18 @@ class Call:
         self.settled = False
         self.attempts: list[dict[str, Any]] = []
         self.admission: admission.Admission | None = None
+        # Span ids are chosen as the call runs only when spans are exported; otherwise the
+        # client's traceparent, if any, simply goes upstream.
+        self.trace: trace_context.Trace | None = None
+        client_trace = req.headers.get("traceparent")
+        if settings().otlp:
+            self.trace = trace_context.begin(client_trace)
+        elif client_trace is not None:
+            trace_context.forward(client_trace)
+
+    def begin_attempt(self) -> None:
+        if self.trace is not None:
+            self.trace.begin_attempt()
 
     def attempt(self, target: Target, error: UpstreamError | None, began: float) -> None:
         """Note one try; the record names the last provider and credential tried."""
@@ -113,6 +127,7 @@ class Call:
             log.warning("call %s recorded later: %s", rec.request_id, exc.message)
         except Exception:
             log.exception("could not record call %s", rec.request_id)
+        hub.call_settled(rec, self.attempts, self.trace)
 
     def _write(self, conn: sqlite3.Connection, usage: Usage | None) -> None:
         """Everything a call changes, in one transaction: charge, release, counters, record."""
@@ -146,9 +161,13 @@ class Call:
 
 async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
     """Resolve, admit and call with failover; a failure is recorded before it propagates."""
+    async def attempt(adapter: Adapter, target: Target) -> T:
+        call.begin_attempt()
+        return await invoke(adapter, target)
+
     try:
         routes, call.admission = await admission.admit(call.record, call.who, plan(call.model), call.body)
-        return await failover.run(routes, invoke, call.attempt)
+        return await failover.run(routes, attempt if call.trace is not None else invoke, call.attempt)
     except DatabaseUnavailable:
         raise  # nothing ran and nothing can be written: the client gets the 503
     except ApiError as error:
