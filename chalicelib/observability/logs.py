@@ -34,6 +34,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which worker of `aihub serve --workers N`
         }
         rid = request_id.get()
         if rid is not None:

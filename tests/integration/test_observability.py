@@ -258,3 +258,31 @@ def test_a_call_without_traceparent_starts_its_own_trace_and_a_failure_is_an_err
     assert call.attributes["error.type"]
     (upstream,) = [r for r in fake.requests if r.path == "/v1/chat/completions"]
     assert upstream.headers["traceparent"].split("-")[1] == call.trace_id
+
+
+# -- several workers ----------------------------------------------------------------------------
+
+def test_with_two_workers_every_scrape_counts_every_workers_calls(fake, tmp_path):
+    fake.route("POST", "/v1/chat/completions", json=CHAT)
+    gateway = start_gateway(tmp_path, {**upstream_env(fake.base_url), "AIHUB_ACCESS_LOG": "on"}, workers=2)
+
+    def pids(path: str) -> set[int]:
+        return {x["pid"] for x in log_lines(gateway) if x.get("logger") == "aihub.access" and x["path"] == path}
+
+    try:
+        with gateway.admin() as admin:
+            key = create_key(admin, name="workers")["key"]
+        calls = 0
+        while len(pids("/v1/chat/completions")) < 2 and calls < 200:  # until both workers took calls
+            response = chat(gateway, key, headers={"connection": "close"})
+            assert response.status_code == 200
+            calls += 1
+        assert len(pids("/v1/chat/completions")) == 2
+        labels = {"surface": "openai", "provider": "openai", "model": "gpt-4o-mini", "status": "200"}
+        scrapes = 0
+        while len(pids("/metrics")) < 2 and scrapes < 100:  # until both workers answered a scrape
+            assert value(scrape(gateway), "aihub_requests_total", **labels) == calls
+            scrapes += 1
+        assert len(pids("/metrics")) == 2
+    finally:
+        gateway.stop()
