@@ -41,16 +41,6 @@ class Settings:
     pool_max_connections: int = 1000
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
-    # Observability (chalicelib/observability): levels of the JSON log, the per-call line, the
-    # access line per request, and /metrics (admin-only unless made public).
-    log_level: str = "INFO"
-    call_log: bool = True
-    access_log: bool = False
-    metrics: bool = True
-    metrics_public: bool = False
-    # On Lambda (both functions) the figures are CloudWatch EMF in the log, not /metrics.
-    on_lambda: bool = False
-    otlp: bool = False  # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set: spans are exported
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -136,14 +126,38 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
+        env=env,
+    )
+
+
+@dataclass(frozen=True)
+class Observability:
+    """The knobs of chalicelib/observability, apart from Settings: logging is set up when app.py
+    is imported, which must not fetch secrets (Settings may ask Secrets Manager)."""
+
+    log_level: str = "INFO"
+    call_log: bool = True  # the JSON line per call
+    access_log: bool = False  # the JSON line per request
+    metrics: bool = True  # GET /metrics under `aihub serve`
+    metrics_public: bool = False  # without the admin key
+    # On Lambda (both functions) the figures are CloudWatch EMF in the log, not /metrics.
+    on_lambda: bool = False
+    metrics_namespace: str = "aihub"  # CloudWatch's; infra/ gives each stage its own
+    otlp: bool = False  # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set: spans are exported
+
+
+@lru_cache(maxsize=1)
+def observability() -> Observability:
+    env = os.environ
+    return Observability(
         log_level=(env.get("AIHUB_LOG_LEVEL") or "info").strip().upper(),
         call_log=_on(env.get("AIHUB_CALL_LOG"), True),
         access_log=_on(env.get("AIHUB_ACCESS_LOG"), False),
         metrics=_on(env.get("AIHUB_METRICS"), True),
         metrics_public=_on(env.get("AIHUB_METRICS_PUBLIC"), False),
         on_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME")),
+        metrics_namespace=env.get("AIHUB_METRICS_NAMESPACE") or "aihub",
         otlp=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
-        env=env,
     )
 
 

@@ -17,7 +17,7 @@ import orjson
 
 from chalicelib.billing import accounting, admission
 from chalicelib.billing.cost import charge
-from chalicelib.config import settings
+from chalicelib.config import observability
 from chalicelib.errors import ApiError
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
@@ -65,7 +65,7 @@ class Call:
         # client's traceparent, if any, simply goes upstream.
         self.trace: trace_context.Trace | None = None
         client_trace = req.headers.get("traceparent")
-        if settings().otlp:
+        if observability().otlp:
             self.trace = trace_context.begin(client_trace)
         elif client_trace is not None:
             trace_context.forward(client_trace)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from chalicelib.config import settings
+from chalicelib.config import observability
 from chalicelib.errors import ApiError
 from chalicelib.gateway.auth import authenticate
 from chalicelib.gateway.http import ApiRequest, ApiResponse
@@ -23,7 +23,7 @@ async def metrics(req: ApiRequest, who: object = None) -> ApiResponse:
     if not prometheus_on():
         raise ApiError(404, "Metrics are off here (AIHUB_METRICS=off, or on Lambda, where they are CloudWatch "
                             "embedded metrics in the log).", code="metrics_disabled")
-    if not settings().metrics_public:
+    if not observability().metrics_public:
         authenticate(req, admin=True)
     from chalicelib.observability import prom
 

@@ -1,6 +1,6 @@
 """CloudWatch embedded metric format: on Lambda the figures /metrics gives under `aihub serve`
 ride in the JSON log lines themselves, and CloudWatch turns them into metrics (namespace
-`aihub`) with no agent and no API call.
+AIHUB_METRICS_NAMESPACE, default `aihub`) with no agent and no API call.
 
 Each call line gains its metric values and an `_aws` block naming them; each commit of the
 writer thread writes one line of database figures. infra/ builds the dashboard and the alarms
@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
+from chalicelib.config import observability
 from chalicelib.store.calls import CallRecord
 
-NAMESPACE = "aihub"
 # Totals (no dimension) for the alarms, per provider and per provider and model for the dashboard.
 CALL_DIMENSIONS = [[], ["Provider"], ["Provider", "Model"], ["Surface"]]
 CALL_METRICS = [
@@ -34,7 +34,7 @@ DB_METRICS = [{"Name": "DbWriteLatency", "Unit": "Milliseconds"}, {"Name": "DbWr
 
 def _block(metrics: list[dict[str, str]], dimensions: list[list[str]]) -> dict[str, Any]:
     return {"Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [{"Namespace": NAMESPACE, "Dimensions": dimensions, "Metrics": metrics}]}
+            "CloudWatchMetrics": [{"Namespace": observability().metrics_namespace, "Dimensions": dimensions, "Metrics": metrics}]}
 
 
 def call_metrics(rec: CallRecord, attempts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from chalicelib.billing.units import from_minor
-from chalicelib.config import settings
+from chalicelib.config import observability
 from chalicelib.observability import logs
 from chalicelib.observability.trace_context import Trace
 from chalicelib.store.calls import CallRecord
@@ -69,13 +69,13 @@ def _spans(rec: CallRecord, attempts: list[dict[str, Any]], trace: Trace | None)
 
 
 def prometheus_on() -> bool:
-    cfg = settings()
+    cfg = observability()
     return cfg.metrics and not cfg.on_lambda
 
 
 @lru_cache(maxsize=1)
 def call_observers() -> tuple[CallObserver, ...]:
-    cfg = settings()
+    cfg = observability()
     found: list[CallObserver] = []
     if cfg.on_lambda:
         found.append(_emf_line)  # the call line itself, with its metrics embedded
@@ -98,7 +98,7 @@ def call_settled(rec: CallRecord, attempts: list[dict[str, Any]], trace: Trace |
 
 def commit_observer() -> CommitObserver | None:
     """What the writer thread reports each commit to, or None when nothing listens."""
-    if settings().on_lambda:
+    if observability().on_lambda:
         from chalicelib.observability import emf
 
         return emf.commit_line

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from chalicelib.config import settings
+from chalicelib.config import observability
 
 # The request being served in this task (each request runs in its own asyncio task, whose
 # context is a copy: a value set here never leaks into another request).
@@ -72,7 +72,7 @@ def configure() -> None:
     if _configured:
         return
     _configured = True
-    cfg = settings()
+    cfg = observability()
     root = logging.getLogger()
     if cfg.on_lambda:
         for handler in list(root.handlers):
