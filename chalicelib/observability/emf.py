@@ -33,8 +33,8 @@ DB_METRICS = [{"Name": "DbWriteLatency", "Unit": "Milliseconds"}, {"Name": "DbWr
 
 
 def _block(metrics: list[dict[str, str]], dimensions: list[list[str]]) -> dict[str, Any]:
-    return {"Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [{"Namespace": observability().metrics_namespace, "Dimensions": dimensions, "Metrics": metrics}]}
+    directive = {"Namespace": observability().metrics_namespace, "Dimensions": dimensions, "Metrics": metrics}
+    return {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]}
 
 
 def call_metrics(rec: CallRecord, attempts: list[dict[str, Any]]) -> dict[str, Any]:

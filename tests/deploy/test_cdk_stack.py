@@ -238,7 +238,8 @@ def test_dashboard_and_alarms_watch_what_the_functions_embed(prod, dev):
 
     from chalicelib.observability import emf
 
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in prod.resources("AWS::CloudWatch::Alarm").values()}
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in prod.resources("AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {f"aihub-prod-{k}" for k in
                            ("ServerErrorRate", "ProviderErrorRate", "Throttles", "DatabaseWriteLatency")}
     (topic,) = prod.resources("AWS::SNS::Topic")
@@ -258,8 +259,8 @@ def test_dashboard_and_alarms_watch_what_the_functions_embed(prod, dev):
     assert {"Ref": "APIHandler"} in [m["Dimensions"][0]["Value"] for m in watched]
 
     # Each function embeds its metrics in the namespace the dashboard and alarms read.
-    stream_env = next(f["Properties"]["Environment"]["Variables"] for f in prod.resources("AWS::Lambda::Function").values()
-                      if f["Properties"].get("Handler") == "run.sh")
+    (stream,) = [f for f in prod.resources("AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "run.sh"]
+    stream_env = stream["Properties"]["Environment"]["Variables"]
     api_env = prod.json["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert stream_env["AIHUB_METRICS_NAMESPACE"] == api_env["AIHUB_METRICS_NAMESPACE"] == "aihub/prod"
 

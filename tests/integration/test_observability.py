@@ -13,7 +13,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.upstream import FakeUpstream
-from tests.support.gateway import ADMIN_KEY, TEST_SECRET, UPSTREAM_KEYS, Gateway, create_key, start_gateway, upstream_env
+from tests.support.gateway import (ADMIN_KEY, TEST_SECRET, UPSTREAM_KEYS, Gateway, create_key, start_gateway,
+                                   upstream_env)
 from tests.support.otlp import OtlpReceiver
 
 CHAT = {"id": "chatcmpl-obs", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
@@ -124,12 +125,13 @@ def test_a_failed_call_is_logged_with_its_status(gw, fake, user):
 
 def test_a_credential_disabled_by_a_401_is_logged_with_the_call_that_found_it(gw, api, fake, user):
     name = "obs" + secrets.token_hex(3)
-    created = api.post("/admin/providers", json={"name": name, "kind": "openai", "base_url": f"{fake.base_url}/{name}/v1",
-                                                 "config": {"models": ["m1"]}})
+    created = api.post("/admin/providers", json={"name": name, "kind": "openai", "config": {"models": ["m1"]},
+                                                 "base_url": f"{fake.base_url}/{name}/v1"})
     assert created.status_code == 201, created.text
     ids = {}
     for value_ in (BAD_KEY, GOOD_KEY):
-        added = api.post(f"/admin/providers/{name}/credentials", json={"name": value_[:10], "value": value_, "check": False})
+        added = api.post(f"/admin/providers/{name}/credentials",
+                         json={"name": value_[:10], "value": value_, "check": False})
         assert added.status_code == 201, added.text
         ids[value_] = added.json()["id"]
 
