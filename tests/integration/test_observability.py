@@ -32,11 +32,21 @@ def otlp() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture(scope="module")
 def gw(fake: FakeUpstream, otlp: OtlpReceiver, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    env = {**upstream_env(fake.base_url), "AIHUB_ACCESS_LOG": "on", "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+    env = {**upstream_env(fake.base_url), "AIHUB_BILLING": "on", "AIHUB_ACCESS_LOG": "on",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
            "OTEL_BSP_SCHEDULE_DELAY": "100", "OTEL_SERVICE_NAME": "aihub-test", "AIHUB_RECHECK_BASE_S": "60"}
     gateway = start_gateway(tmp_path_factory.mktemp("obs"), env)
+    with gateway.admin() as admin:
+        set_rate(admin, "openai", "gpt-4o-mini")
     yield gateway
     gateway.stop()
+
+
+def set_rate(admin: httpx.Client, provider: str, model: str) -> None:
+    """Credits per token: a call of CHAT's usage (7 in, 3 out) costs 0.013 credits."""
+    rate = admin.post("/admin/model-rates", json={"provider": provider, "model": model, "type": "chat",
+                                                  "input_rate": 0.001, "output_rate": 0.002})
+    assert rate.status_code in (200, 201), rate.text
 
 
 @pytest.fixture
@@ -47,7 +57,7 @@ def api(gw: Gateway) -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def user(api: httpx.Client) -> dict:
-    return create_key(api, name="obs user")
+    return create_key(api, name="obs user", credits=100)
 
 
 def chat(gw: Gateway, key: str, model: str = "openai/gpt-4o-mini", headers: dict | None = None,
@@ -104,12 +114,14 @@ def test_each_call_is_one_json_line_with_its_request_id(gw, fake, user):
     assert (line["surface"], line["provider"], line["model"]) == ("openai", "openai", "gpt-4o-mini")
     assert (line["status"], line["http_status"], line["attempts"]) == ("success", 200, 1)
     assert (line["prompt_tokens"], line["completion_tokens"]) == (7, 3)
+    assert line["credits"] == pytest.approx(0.013)
     assert line["credential_id"] and line["duration_ms"] > 0 and line["ttfb_ms"] > 0
     assert line["duration_ms"] >= line["ttfb_ms"]
     # The same call, as the call log has it.
     (call,) = [c for c in httpx.get(gw.url + "/admin/calls", params={"account_id": user["account_id"]},
                                     headers={"authorization": f"Bearer {ADMIN_KEY}"}).json()["data"]]
     assert call["request_id"] == request_id and call["credential_id"] == line["credential_id"]
+    assert call["credits"] == pytest.approx(line["credits"])
     # AIHUB_ACCESS_LOG=on: one line per request, this one included.
     access = wait_line(gw, logger="aihub.access", request_id=request_id)
     assert (access["method"], access["path"], access["status"]) == ("POST", "/v1/chat/completions", 200)
@@ -128,6 +140,7 @@ def test_a_credential_disabled_by_a_401_is_logged_with_the_call_that_found_it(gw
     created = api.post("/admin/providers", json={"name": name, "kind": "openai", "config": {"models": ["m1"]},
                                                  "base_url": f"{fake.base_url}/{name}/v1"})
     assert created.status_code == 201, created.text
+    set_rate(api, name, "m1")
     ids = {}
     for value_ in (BAD_KEY, GOOD_KEY):
         added = api.post(f"/admin/providers/{name}/credentials",
@@ -195,6 +208,7 @@ def test_metrics_move_with_traffic(gw, fake, user):
     assert moved("aihub_requests_total", **labels, status="400") == 1
     assert moved("aihub_tokens_total", provider="openai", model="gpt-4o-mini", kind="input") == 21
     assert moved("aihub_tokens_total", provider="openai", model="gpt-4o-mini", kind="output") == 9
+    assert moved("aihub_credits_total", provider="openai", model="gpt-4o-mini") == pytest.approx(3 * 0.013)
     assert moved("aihub_request_duration_seconds_count", surface="openai", provider="openai") == 4
     assert moved("aihub_time_to_first_token_seconds_count", provider="openai") == 3
     assert moved("aihub_upstream_attempts_total", provider="openai", status="200") == 3
