@@ -65,8 +65,8 @@ def configure() -> None:
     """Route every log record to one JSON handler on stdout, once per process.
 
     The root logger gets the handler (on Lambda it replaces the runtime's plain-text one, whose
-    prefix would break the embedded metric format); `aihub` propagates to it at AIHUB_LOG_LEVEL, and the
-    call and access lines have their own switches so a quiet level keeps the call log.
+    prefix would break the embedded metric format); `aihub` propagates to it at AIHUB_LOG_LEVEL,
+    and the call and access lines have their own switches, so a quiet level keeps the call log.
     """
     global _configured
     if _configured:

@@ -3,7 +3,10 @@ call's JSON log line, a disabled credential's warning, /metrics moving with traf
 with the GenAI attributes received by a loopback OTLP receiver."""
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -13,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.fakes.upstream import FakeUpstream
-from tests.support.gateway import (ADMIN_KEY, TEST_SECRET, UPSTREAM_KEYS, Gateway, create_key, start_gateway,
+from tests.support.gateway import (ADMIN_KEY, ROOT, TEST_SECRET, UPSTREAM_KEYS, Gateway, create_key, start_gateway,
                                    upstream_env)
 from tests.support.otlp import OtlpReceiver
 
@@ -302,3 +305,32 @@ def test_with_two_workers_every_scrape_counts_every_workers_calls(fake, tmp_path
         assert len(pids("/metrics")) == 2
     finally:
         gateway.stop()
+
+
+# -- levels -------------------------------------------------------------------------------------
+
+LEVELS = """
+import logging
+import app  # configures logging, as every front does
+from chalicelib.observability import logs
+
+logging.getLogger("aihub.credentials").info("an info line")
+logging.getLogger("aihub.credentials").warning("a warning line")
+logging.getLogger("aihub.writer").error("an error line")
+logs.call_line({"request_id": "req_x"})
+"""
+
+
+@pytest.mark.parametrize("level, call_log, expected", [
+    ("", "", ["an info line", "a warning line", "an error line", "call"]),
+    ("warning", "", ["a warning line", "an error line", "call"]),
+    ("error", "off", ["an error line"]),
+])
+def test_levels_follow_aihub_log_level_and_the_call_line_its_own_switch(tmp_path, level, call_log, expected):
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "AWS_", "OTEL_"))},
+           "AIHUB_DB": str(tmp_path / "x.db"), "AIHUB_LOG_LEVEL": level, "AIHUB_CALL_LOG": call_log}
+    out = subprocess.run([sys.executable, "-c", LEVELS], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60, check=True)
+    lines = [orjson.loads(line) for line in out.stdout.splitlines()]
+    assert [x["message"] for x in lines] == expected
+    assert out.stderr == ""
