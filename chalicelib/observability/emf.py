@@ -8,13 +8,11 @@ on these names: keep them stable.
 """
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
-import orjson
-
 from chalicelib.config import observability
+from chalicelib.observability import logs
 from chalicelib.store.calls import CallRecord
 
 # Totals (no dimension) for the alarms, per provider and per provider and model for the dashboard.
@@ -57,7 +55,5 @@ def call_metrics(rec: CallRecord, attempts: list[dict[str, Any]]) -> dict[str, A
 
 
 def commit_line(seconds: float, jobs: int, backlog: int) -> None:
-    line = {"_aws": _block(DB_METRICS, [[]]), "message": "db commit",
-            "DbWriteLatency": round(seconds * 1000, 3), "DbWriteJobs": jobs, "DbQueueDepth": backlog}
-    sys.stdout.write(orjson.dumps(line).decode() + "\n")
-    sys.stdout.flush()
+    logs.write({"_aws": _block(DB_METRICS, [[]]), "logger": "aihub.writer", "message": "db commit",
+                "DbWriteLatency": round(seconds * 1000, 3), "DbWriteJobs": jobs, "DbQueueDepth": backlog})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import sys
 import time
 from typing import Any
@@ -29,22 +30,27 @@ class JsonFormatter(logging.Formatter):
     passed as `extra={"fields": {...}}`."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": record.process,  # which worker of `aihub serve --workers N`
-        }
-        rid = request_id.get()
-        if rid is not None:
-            line["request_id"] = rid
+        line = _head(record.created, record.levelname.lower(), record.name, record.getMessage())
         fields = getattr(record, "fields", None)
         if fields:
             line.update(fields)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(line, default=str).decode()
+
+
+def _head(created: float, level: str, logger: str, message: str) -> dict[str, Any]:
+    line: dict[str, Any] = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created)) + f".{int(created % 1 * 1000):03d}Z",
+        "level": level,
+        "logger": logger,
+        "message": message,
+        "pid": os.getpid(),  # which worker of `aihub serve --workers N`
+    }
+    rid = request_id.get()
+    if rid is not None:
+        line["request_id"] = rid
+    return line
 
 
 class _Stdout(logging.StreamHandler):
@@ -59,6 +65,8 @@ class _Stdout(logging.StreamHandler):
 
 
 _configured = False
+_handler = _Stdout()
+_handler.setFormatter(JsonFormatter())
 
 
 def configure() -> None:
@@ -77,9 +85,7 @@ def configure() -> None:
     if cfg.on_lambda:
         for handler in list(root.handlers):
             root.removeHandler(handler)
-    handler = _Stdout()
-    handler.setFormatter(JsonFormatter())
-    root.addHandler(handler)
+    root.addHandler(_handler)
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
     aihub = logging.getLogger("aihub")
@@ -89,8 +95,22 @@ def configure() -> None:
         logger.setLevel(logging.INFO if on else logging.CRITICAL + 1)
 
 
+def write(line: dict[str, Any]) -> None:
+    """One JSON line on stdout, through the log handler's lock so lines never interleave."""
+    text = orjson.dumps(line, default=str).decode() + "\n"
+    with _handler.lock:  # type: ignore[union-attr]
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
 def call_line(fields: dict[str, Any]) -> None:
-    calls_log.info("call", extra={"fields": fields})
+    """The line of a settled call. Written directly, not through `logging`: a LogRecord, its
+    caller lookup and its formatting cost more than the whole line (measured here: ~22 us against ~11 us),
+    and this runs once per call."""
+    if calls_log.isEnabledFor(logging.INFO):
+        line = _head(time.time(), "info", "aihub.calls", "call")
+        line.update(fields)
+        write(line)
 
 
 def access_line(method: str, path: str, status: int, started: float, request: str) -> None:

@@ -8,6 +8,8 @@ its figures there and a scrape of any worker sums them all.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,6 +21,7 @@ MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
 # In multiprocess mode the figures live in the directory's files, not in a registry of this process.
 _registry = None if MULTIPROCESS else CollectorRegistry()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+TOKEN_KINDS = ("input", "output", "cache_read", "cache_write", "reasoning")
 DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 REQUESTS = Counter("aihub_requests", "Model calls, by surface, provider, model and HTTP status.",
@@ -46,19 +49,38 @@ def _label(value: str | None) -> str:
     return value or "none"
 
 
+@dataclass(frozen=True, slots=True)
+class _Route:
+    """The labelled series of one (surface, provider, model, status): looking a child up by its
+    labels takes a lock and a tuple each time, and a call touches up to nine of them."""
+
+    requests: Any
+    duration: Any
+    ttft: Any
+    credits: Any
+    tokens: tuple[Any, ...]  # input, output, cache_read, cache_write, reasoning
+
+
+@lru_cache(maxsize=4096)
+def _route(surface: str, provider: str, model: str, status: str) -> _Route:
+    return _Route(REQUESTS.labels(surface, provider, model, status), DURATION.labels(surface, provider),
+                  TTFT.labels(provider), CREDITS.labels(provider, model),
+                  tuple(TOKENS.labels(provider, model, kind) for kind in TOKEN_KINDS))
+
+
 def observe_call(rec: CallRecord, attempts: list[dict[str, Any]]) -> None:
-    provider, model = _label(rec.provider), _label(rec.model)
-    REQUESTS.labels(rec.surface, provider, model, str(rec.http_status or 0)).inc()
-    DURATION.labels(rec.surface, provider).observe((rec.duration_ms or 0) / 1000)
+    route = _route(rec.surface, _label(rec.provider), _label(rec.model), str(rec.http_status or 0))
+    route.requests.inc()
+    route.duration.observe((rec.duration_ms or 0) / 1000)
     if rec.ttfb_ms is not None:
-        TTFT.labels(provider).observe(rec.ttfb_ms / 1000)
-    for kind, count in (("input", rec.prompt_tokens), ("output", rec.completion_tokens),
-                        ("cache_read", rec.cache_read_tokens), ("cache_write", rec.cache_write_tokens),
-                        ("reasoning", rec.reasoning_tokens)):
+        route.ttft.observe(rec.ttfb_ms / 1000)
+    counts = (rec.prompt_tokens, rec.completion_tokens, rec.cache_read_tokens, rec.cache_write_tokens,
+              rec.reasoning_tokens)
+    for series, count in zip(route.tokens, counts):
         if count:
-            TOKENS.labels(provider, model, kind).inc(count)
+            series.inc(count)
     if rec.credits:
-        CREDITS.labels(provider, model).inc(rec.credits / 10**9)
+        route.credits.inc(rec.credits / 10**9)
     previous = None
     for number, attempt in enumerate(attempts):
         ATTEMPTS.labels(attempt["provider"], str(attempt["status"] or 0)).inc()
