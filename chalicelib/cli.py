@@ -133,6 +133,7 @@ def cmd_credits(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from chalicelib.observability.logs import uvicorn_config
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
@@ -167,6 +168,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             http="httptools",
             access_log=False,  # aihub's own JSON access line instead (AIHUB_ACCESS_LOG)
             log_level=args.log_level,
+            log_config=uvicorn_config(args.log_level),
             timeout_graceful_shutdown=5,
         )
     finally:

@@ -118,3 +118,14 @@ def access_line(method: str, path: str, status: int, started: float, request: st
         access_log.info("request", extra={"fields": {
             "request_id": request, "method": method, "path": path, "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 3)}})
+
+
+def uvicorn_config(level: str) -> dict[str, Any]:
+    """uvicorn's own lines (start, stop, protocol errors) as JSON on stdout too, for `aihub serve`."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": JsonFormatter}},
+        "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+        "loggers": {"uvicorn": {"handlers": ["json"], "level": level.upper(), "propagate": False}},
+    }

@@ -128,6 +128,8 @@ def test_each_call_is_one_json_line_with_its_request_id(gw, fake, user):
     # AIHUB_ACCESS_LOG=on: one line per request, this one included.
     access = wait_line(gw, logger="aihub.access", request_id=request_id)
     assert (access["method"], access["path"], access["status"]) == ("POST", "/v1/chat/completions", 200)
+    # The server's own lines are JSON too.
+    assert wait_line(gw, logger="uvicorn.error", message="Application startup complete.")["level"] == "info"
 
 
 def test_a_failed_call_is_logged_with_its_status(gw, fake, user):
