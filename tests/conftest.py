@@ -22,6 +22,7 @@ def reset_process_state() -> None:
     config.previous_secret.cache_clear()
     config.observability.cache_clear()
     hub.call_observers.cache_clear()
+    hub.prometheus_on.cache_clear()
     shared.reset()
     catalog.invalidate()
     pool.invalidate()

@@ -6,6 +6,7 @@ logged and the call goes on.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable
 from functools import lru_cache
@@ -68,9 +69,12 @@ def _spans(rec: CallRecord, attempts: list[dict[str, Any]], trace: Trace | None)
         tracing.export(rec, attempts, trace)
 
 
+@lru_cache(maxsize=1)
 def prometheus_on() -> bool:
+    """On under `aihub serve` where prometheus-client is installed (requirements-local.txt); a
+    bundle without it (the Lambda ones) serves without metrics rather than failing calls."""
     cfg = observability()
-    return cfg.metrics and not cfg.on_lambda
+    return cfg.metrics and not cfg.on_lambda and importlib.util.find_spec("prometheus_client") is not None
 
 
 @lru_cache(maxsize=1)
@@ -98,12 +102,15 @@ def call_settled(rec: CallRecord, attempts: list[dict[str, Any]], trace: Trace |
 
 def commit_observer() -> CommitObserver | None:
     """What the writer thread reports each commit to, or None when nothing listens."""
-    if observability().on_lambda:
-        from chalicelib.observability import emf
+    try:
+        if observability().on_lambda:
+            from chalicelib.observability import emf
 
-        return emf.commit_line
-    if prometheus_on():
-        from chalicelib.observability import prom
+            return emf.commit_line
+        if prometheus_on():
+            from chalicelib.observability import prom
 
-        return prom.observe_commit
+            return prom.observe_commit
+    except Exception:  # the writer (and so every call) must start whatever happens here
+        log.exception("database write metrics are off")
     return None
