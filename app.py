@@ -10,10 +10,14 @@ from chalice import Chalice
 
 from chalicelib.fronts.chalice_front import Routes
 
-app = Chalice(app_name="aihub")
+# Chalice would take the `aihub` logger over (level ERROR, no propagation): the JSON log of
+# chalicelib/observability/logs.py configures it instead.
+app = Chalice(app_name="aihub", configure_logs=False)
 route = Routes(app)
 
 route("GET", "/health", "system:health", auth="none")
+# Prometheus text under `aihub serve`: admin key unless AIHUB_METRICS_PUBLIC=on (the handler decides)
+route("GET", "/metrics", "metrics:metrics", auth="none")
 
 # The admin web UI (static; it signs in with an aihub key and calls the APIs below)
 route("GET", "/", "ui:index", auth="none")

@@ -134,6 +134,7 @@ def cmd_credits(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from chalicelib.observability.logs import uvicorn_config
     from chalicelib.store import keys
     from chalicelib.store.shared import store
 
@@ -147,21 +148,35 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _, raw = keys.create_key(db, name="bootstrap admin", role="admin")
         print("No admin key yet: created one. It is shown this once; keep it safe:")
         print(f"  AIHUB admin key: {raw}")
+    metrics_dir = None
+    if args.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Each worker is a process with its own counters: they share a directory, and a scrape
+        # of any worker sums them (chalicelib/observability/prom.py). Set before workers start.
+        import tempfile
+
+        metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="aihub-metrics-")
     host = args.host or cfg.host
     port = args.port or cfg.port
     print(f"aihub serving on http://{host}:{port} (database {cfg.db_path}, billing {'on' if cfg.billing else 'off'})",
           flush=True)
-    uvicorn.run(
-        "chalicelib.fronts.asgi_front:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=args.workers,
-        http="httptools",
-        access_log=False,
-        log_level=args.log_level,
-        timeout_graceful_shutdown=5,
-    )
+    try:
+        uvicorn.run(
+            "chalicelib.fronts.asgi_front:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            http="httptools",
+            access_log=False,  # aihub's own JSON access line instead (AIHUB_ACCESS_LOG)
+            log_level=args.log_level,
+            log_config=uvicorn_config(args.log_level),
+            timeout_graceful_shutdown=5,
+        )
+    finally:
+        if metrics_dir is not None:
+            import shutil
+
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

@@ -119,6 +119,12 @@ def _admin_key(env: dict[str, str]) -> tuple[str | None, str | None]:
     return key, None
 
 
+def _on(value: str | None, default: bool) -> bool:
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in ("on", "true", "1", "yes")
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
     db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
@@ -130,7 +136,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         secret=env.get("AIHUB_SECRET") or secrets_manager(env.get("AIHUB_SECRET_ID"), env) or _local_secret(db_path),
         host=env.get("AIHUB_HOST") or "127.0.0.1",
         port=int(env.get("AIHUB_PORT") or 8000),
-        billing=(env.get("AIHUB_BILLING", "off").strip().lower() in ("on", "true", "1", "yes")),
+        billing=_on(env.get("AIHUB_BILLING"), False),
         journal_mode=_journal_mode(db_path, env.get("AIHUB_DB_JOURNAL")),
         busy_timeout_ms=int(env.get("AIHUB_DB_BUSY_TIMEOUT_MS") or 2_000),
         write_budget_ms=int(env.get("AIHUB_DB_WRITE_BUDGET_MS") or 10_000),
@@ -151,6 +157,37 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
         env=env,
+    )
+
+
+@dataclass(frozen=True)
+class Observability:
+    """The knobs of chalicelib/observability, apart from Settings: logging is set up when app.py
+    is imported, which must not fetch secrets (Settings may ask Secrets Manager)."""
+
+    log_level: str = "INFO"
+    call_log: bool = True  # the JSON line per call
+    access_log: bool = False  # the JSON line per request
+    metrics: bool = True  # GET /metrics under `aihub serve`
+    metrics_public: bool = False  # without the admin key
+    # On Lambda (both functions) the figures are CloudWatch EMF in the log, not /metrics.
+    on_lambda: bool = False
+    metrics_namespace: str = "aihub"  # CloudWatch's; infra/ gives each stage its own
+    otlp: bool = False  # OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set: spans are exported
+
+
+@lru_cache(maxsize=1)
+def observability() -> Observability:
+    env = os.environ
+    return Observability(
+        log_level=(env.get("AIHUB_LOG_LEVEL") or "info").strip().upper(),
+        call_log=_on(env.get("AIHUB_CALL_LOG"), True),
+        access_log=_on(env.get("AIHUB_ACCESS_LOG"), False),
+        metrics=_on(env.get("AIHUB_METRICS"), True),
+        metrics_public=_on(env.get("AIHUB_METRICS_PUBLIC"), False),
+        on_lambda=bool(env.get("AWS_LAMBDA_FUNCTION_NAME")),
+        metrics_namespace=env.get("AIHUB_METRICS_NAMESPACE") or "aihub",
+        otlp=bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")),
     )
 
 

@@ -21,6 +21,7 @@ from chalicelib.gateway.dispatch import Endpoint, dispatch, routed, secure, with
 from chalicelib.gateway.http import ApiRequest, ApiResponse, fold_headers
 from chalicelib.gateway.loops import event_loop
 from chalicelib.gateway.routing import RouteTable, concrete_path, gateway_path
+from chalicelib.observability import logs
 
 
 # API Gateway passes these bodies through base64 (binaryMediaTypes, which Chalice derives from
@@ -111,6 +112,7 @@ class Routes:
         # decoded only to a request that accepts a binary type.
         app.api.binary_types.extend(t for t in ("video/mp4", "image/webp", "application/binary")
                                     if t not in app.api.binary_types)
+        logs.configure()
         # Chalice answers some requests itself (405, 415) without reaching a view.
         app.register_middleware(_secured, "http")
         app.api.binary_types = sorted({*app.api.binary_types, *BINARY_TYPES})

@@ -15,13 +15,14 @@ from chalicelib.errors import ApiError, internal_error
 from chalicelib.gateway import cors
 from chalicelib.gateway.http import ApiRequest, ApiResponse, body_limit, json_response
 from chalicelib.gateway.loops import offload
+from chalicelib.observability import logs
 
 log = logging.getLogger("aihub")
 
 Handler = Callable[[ApiRequest, object], Awaitable[ApiResponse]]
 AUTH_MODES = ("none", "key", "admin")
 # Handler modules whose work is SQLite reads and writes at length: run off the server's loop.
-OFFLOADED = frozenset({"admin", "billing", "providers", "usage"})
+OFFLOADED = frozenset({"admin", "billing", "metrics", "providers", "usage"})
 
 # API answers are data, never a page: nothing may run, load or frame them, browsers must not
 # guess another type, and no URL leaks through Referer. A response that sets its own policy
@@ -80,6 +81,8 @@ def finish(req: ApiRequest, response: ApiResponse) -> ApiResponse:
     secure(response.headers)
     cors.decorate(req, response)
     response.headers["x-request-id"] = req.request_id
+    # A stream's line is written when its headers go: its status is known, its length is not.
+    logs.access_line(req.method, req.path, response.status, req.started, req.request_id)
     return response
 
 
@@ -101,6 +104,7 @@ def routed(endpoint: Endpoint | None, req: ApiRequest, allowed: tuple[str, ...])
 
 
 async def dispatch(endpoint: Endpoint, req: ApiRequest) -> ApiResponse:
+    logs.request_id.set(req.request_id)  # every log line of this request names it
     try:
         who = None
         if endpoint.auth != "none":

@@ -7,6 +7,7 @@ framework, so no handler knows which one it runs under.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncGenerator, Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,7 @@ class ApiRequest:
     params: dict[str, str] = field(default_factory=dict)  # path parameters
     request_id: str = field(default_factory=new_request_id)
     repeated: frozenset[str] = frozenset()  # header names the client sent more than once
+    started: float = field(default_factory=time.perf_counter)  # for the access log's duration
 
 
 def fold_headers(pairs: Collection[tuple[str, str]]) -> tuple[dict[str, str], frozenset[str]]:

@@ -19,11 +19,13 @@ import orjson
 
 from chalicelib.billing import accounting, admission
 from chalicelib.billing.cost import charge
+from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, sse_response
 from chalicelib.gateway.resolve import Plan, plan
+from chalicelib.observability import hub, trace_context
 from chalicelib.providers import errors as provider_errors
 from chalicelib.providers import transcript
 from chalicelib.providers.base import (
@@ -74,6 +76,18 @@ class Call:
         self.settled = False
         self.attempts: list[dict[str, Any]] = []
         self.admission: admission.Admission | None = None
+        # Span ids are chosen as the call runs only when spans are exported; otherwise the
+        # client's traceparent, if any, simply goes upstream.
+        self.trace: trace_context.Trace | None = None
+        client_trace = req.headers.get("traceparent")
+        if observability().otlp:
+            self.trace = trace_context.begin(client_trace)
+        elif client_trace is not None:
+            trace_context.forward(client_trace)
+
+    def begin_attempt(self) -> None:
+        if self.trace is not None:
+            self.trace.begin_attempt()
 
     def attempt(self, target: Target, error: UpstreamError | None, began: float) -> None:
         """Note one try; the record names the last provider and credential tried."""
@@ -128,6 +142,7 @@ class Call:
             log.warning("call %s recorded later: %s", rec.request_id, exc.message)
         except Exception:
             log.exception("could not record call %s", rec.request_id)
+        hub.call_settled(rec, self.attempts, self.trace)
 
     def _write(self, conn: sqlite3.Connection, usage: Usage | None) -> None:
         """Everything a call changes, in one transaction: charge, release, counters, record."""
@@ -185,7 +200,19 @@ async def _admit(call: Call) -> Plan:
 async def _attempt(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> T:
     """Resolve, admit and call with failover; a failure is recorded before it propagates."""
     routes = await _admit(call)
-    return await _recorded(call, failover.run(routes, invoke, call.attempt))
+    return await _recorded(call, failover.run(routes, _traced(call, invoke), call.attempt))
+
+
+def _traced(call: Call, invoke: Callable[[Adapter, Target], Awaitable[T]]) -> Callable[[Adapter, Target], Awaitable[T]]:
+    """`invoke`, marking each attempt's start for its trace span (nothing when not tracing)."""
+    if call.trace is None:
+        return invoke
+
+    async def attempt(adapter: Adapter, target: Target) -> T:
+        call.begin_attempt()
+        return await invoke(adapter, target)
+
+    return attempt
 
 
 Render = Callable[[bytes, CallRecord], bytes]  # the provider's OpenAI-shaped answer -> the surface's
@@ -380,8 +407,8 @@ class VideoCall:
         """Make the video (minutes, maybe: every wait is an async sleep), then settle: one call
         record, billed per second of video at the model's second_rate."""
         call = self._call
-        result = await _recorded(call, failover.run(self._routes, lambda a, t: _make_video(a, t, call.body),
-                                                    call.attempt))
+        make = _traced(call, lambda a, t: _make_video(a, t, call.body))
+        result = await _recorded(call, failover.run(self._routes, make, call.attempt))
         await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
         return VideoOutcome(call.record.request_id, call.model, call.record.provider or "", result,
                             call.record.credits)

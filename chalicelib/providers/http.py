@@ -17,6 +17,7 @@ import orjson
 
 from chalicelib.config import settings
 from chalicelib.credentials import sealed_headers
+from chalicelib.observability.trace_context import upstream as upstream_traceparent
 from chalicelib.providers import errors, registry, sse
 from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
 from chalicelib.providers.http_client import client, timeout as client_timeout
@@ -33,6 +34,9 @@ def headers(target: Target) -> dict[str, str]:
     secret = target.credential.secret
     if isinstance(secret, str) and secret:
         out[spec.auth_header] = spec.auth_scheme + secret
+    trace = upstream_traceparent.get()
+    if trace is not None:
+        out["traceparent"] = trace
     return out
 
 

@@ -83,6 +83,13 @@ def list_credentials(store: Store, provider: str | None = None, *, with_secret: 
     return [dict(r) for r in rows]
 
 
+def credential_states(store: Store, now_ms: int) -> list[dict[str, Any]]:
+    """Each credential's provider, whether it is active and whether it is cooling down."""
+    rows = store.query("SELECT provider, active, coalesce(cooldown_until > ?, 0) AS cooling FROM credentials",
+                       (now_ms,))
+    return [dict(r) for r in rows]
+
+
 def get_credential(store: Store, credential_id: str, *, with_secret: bool = False) -> dict[str, Any] | None:
     columns = "*" if with_secret else ", ".join(CREDENTIAL_PUBLIC)
     row = store.query_one(f"SELECT {columns} FROM credentials WHERE id = ?", (credential_id,))

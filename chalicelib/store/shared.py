@@ -36,9 +36,11 @@ def writer() -> Writer:
     if _writer is None:
         with _lock:
             if _writer is None:
+                from chalicelib.observability.hub import commit_observer
                 from chalicelib.store import inflight
 
                 candidate = Writer(store())
+                candidate.on_commit = commit_observer()
                 candidate.every(inflight.RENEW_S, inflight.renew)
                 candidate.every(inflight.RENEW_S, lambda conn: inflight.sweep(conn))
                 _writer = candidate

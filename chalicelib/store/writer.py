@@ -58,6 +58,8 @@ class Writer:
         self.unavailable: DatabaseUnavailable | None = None
         self.batches = 0  # commits made, and jobs in them: group commit's effect, for the bench
         self.jobs = 0
+        # Told (seconds, jobs, backlog) after each commit: the metrics of database writes.
+        self.on_commit: Callable[[float, int, int], None] | None = None
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._retry: list[_Item] = []
         self._periodic: list[_Periodic] = []
@@ -160,6 +162,7 @@ class Writer:
                     outcomes.append((False, exc))
                 conn.execute("RELEASE job")
 
+        started = time.perf_counter()
         try:
             self.store.write(tx)
         except DatabaseUnavailable as exc:
@@ -177,6 +180,11 @@ class Writer:
         self.unavailable = None
         self.batches += 1
         self.jobs += len(batch)
+        if self.on_commit is not None:
+            try:
+                self.on_commit(time.perf_counter() - started, len(batch), self.backlog)
+            except Exception:
+                log.exception("commit observer failed")
         for item, (ok, value) in zip(batch, outcomes):
             self._settle(item, ok, value)
 

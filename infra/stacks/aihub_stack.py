@@ -9,6 +9,8 @@
   Web Adapter layer, behind a Function URL in RESPONSE_STREAM mode, mounting the same EFS;
 - a private S3 bucket for the files aihub hosts (generated videos), encrypted, TLS only, its
   objects expired by a lifecycle rule, reached through a gateway endpoint (not the NAT);
+- a CloudWatch dashboard and alarms (5xx rate, provider error rate, Lambda throttles, database
+  write latency) over the metrics the functions embed in their logs, notifying an SNS topic;
 - two generated secrets (the master secret and the bootstrap admin key) and one execution
   role that can do exactly what the code does: mount that access point, read those two
   secrets, put and get hosted files, call Bedrock, write logs and attach to the VPC.
@@ -31,6 +33,7 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from .bundle import chalice_stage, stream_bundle
+from .monitoring import Monitoring, namespace
 
 MOUNT = "/mnt/aihub"
 DB_PATH = f"{MOUNT}/aihub.db"
@@ -137,6 +140,7 @@ class AihubStack(cdk.Stack):
             "AIHUB_DB_JOURNAL": "delete",  # WAL is unsafe over NFS
             "AIHUB_SECRET_ID": secret_name,
             "AIHUB_ADMIN_KEY_ID": admin_name,
+            "AIHUB_METRICS_NAMESPACE": namespace(stage),  # the embedded metrics the dashboard reads
         }
 
         # The Chalice app. stage_config takes precedence over .chalice/config.json and replaces
@@ -203,10 +207,14 @@ class AihubStack(cdk.Stack):
         stream_url = stream.add_function_url(auth_type=lambda_.FunctionUrlAuthType.NONE,
                                              invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM)
 
+        monitoring = Monitoring(self, "Monitoring", stage=stage, function_names=[
+            self.chalice.get_resource("APIHandler").ref, stream.function_name])
+
         cdk.CfnOutput(self, "StreamUrl", value=stream_url.url, description="streaming front (OpenAI base URL + v1/)")
         cdk.CfnOutput(self, "MasterSecretName", value=secret_name)
         cdk.CfnOutput(self, "AdminKeySecretName", value=admin_name)
         cdk.CfnOutput(self, "FileSystemId", value=file_system.file_system_id)
+        cdk.CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe the on-call here")
 
     def _secure_gateway_responses(self) -> None:
         """API Gateway answers some requests without the app (an unknown path, throttling, a

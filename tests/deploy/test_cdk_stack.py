@@ -256,3 +256,43 @@ def test_api_gateway_own_answers_carry_the_security_headers(prod):
         headers = responses[kind]["ResponseParameters"]["Headers"]
         assert headers["x-content-type-options"] == "'nosniff'" and headers["x-frame-options"] == "'DENY'"
         assert headers["referrer-policy"] == "'no-referrer'"
+
+
+def test_dashboard_and_alarms_watch_what_the_functions_embed(prod, dev):
+    from aws_cdk.assertions import Match
+
+    from chalicelib.observability import emf
+
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"]
+              for a in prod.resources("AWS::CloudWatch::Alarm").values()}
+    assert set(alarms) == {f"aihub-prod-{k}" for k in
+                           ("ServerErrorRate", "ProviderErrorRate", "Throttles", "DatabaseWriteLatency")}
+    (topic,) = prod.resources("AWS::SNS::Topic")
+    embedded = {m["Name"] for m in emf.CALL_METRICS + emf.DB_METRICS}
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}], name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        for query in alarm.get("Metrics", []):  # metric math: every metric it reads is one the code emits
+            stat = query.get("MetricStat")
+            if stat and stat["Metric"]["Namespace"] == "aihub/prod":
+                assert stat["Metric"]["MetricName"] in embedded, (name, stat)
+    db = alarms["aihub-prod-DatabaseWriteLatency"]
+    assert (db["Namespace"], db["MetricName"], db["ExtendedStatistic"]) == ("aihub/prod", "DbWriteLatency", "p99")
+    throttles = alarms["aihub-prod-Throttles"]["Metrics"]
+    watched = [q["MetricStat"]["Metric"] for q in throttles if "MetricStat" in q]
+    assert {m["Namespace"] for m in watched} == {"AWS/Lambda"} and len(watched) == 2  # API and stream functions
+    assert {"Ref": "APIHandler"} in [m["Dimensions"][0]["Value"] for m in watched]
+
+    # Each function embeds its metrics in the namespace the dashboard and alarms read.
+    (stream,) = [f for f in prod.resources("AWS::Lambda::Function").values() if f["Properties"]["Handler"] == "run.sh"]
+    stream_env = stream["Properties"]["Environment"]["Variables"]
+    api_env = prod.json["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert stream_env["AIHUB_METRICS_NAMESPACE"] == api_env["AIHUB_METRICS_NAMESPACE"] == "aihub/prod"
+
+    prod.template.has_resource_properties("AWS::CloudWatch::Dashboard", {"DashboardName": "aihub-prod"})
+    body = json.dumps(prod.json["Resources"][next(iter(prod.resources("AWS::CloudWatch::Dashboard")))]["Properties"])
+    for name in ("Requests", "Errors5xx", "ProviderErrors", "TimeToFirstToken", "DbWriteLatency", "DbQueueDepth"):
+        assert name in body
+    # dev has its own namespace and alarm names: stages in one account do not mix.
+    dev.template.has_resource_properties("AWS::CloudWatch::Alarm", {"AlarmName": "aihub-dev-ServerErrorRate",
+                                                                   "Metrics": Match.any_value()})
