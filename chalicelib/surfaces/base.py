@@ -12,8 +12,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import orjson
+
 from chalicelib.errors import ApiError
-from chalicelib.providers.base import Adapter, ChatStream, ProviderSpec, Result, Target, Usage
+from chalicelib.providers import sse
+from chalicelib.providers.base import (
+    Adapter,
+    ChatStream,
+    ProviderSpec,
+    Result,
+    Target,
+    Usage,
+)
 from chalicelib.store.calls import CallRecord
 
 
@@ -54,3 +64,12 @@ class Surface:
     render_json: Callable[[bytes, CallRecord], bytes]  # OpenAI chat-completion JSON -> the surface's JSON
     renderer: Callable[[CallRecord], StreamRenderer]  # OpenAI chunk frames -> the surface's frames
     error_body: Callable[[ApiError], dict[str, Any]]  # the surface's error shape
+
+
+def chat_chunk(frame: bytes) -> dict[str, Any] | None:
+    """The OpenAI chat chunk in one client-ready SSE frame of the internal stream; None for the
+    closing `[DONE]` or a frame without data."""
+    _, data = sse.parse_event(frame.strip())
+    if not data or data == b"[DONE]":
+        return None
+    return orjson.loads(data)

@@ -11,6 +11,7 @@ from chalicelib.errors import ApiError
 from chalicelib.providers import sse
 from chalicelib.providers.base import Usage
 from chalicelib.surfaces.aigne_hub import translate
+from chalicelib.surfaces.base import chat_chunk
 
 # camelCase -> OpenAI's name, for what passes as it is
 PARAMS = {"temperature": "temperature", "topP": "top_p", "presencePenalty": "presence_penalty",
@@ -84,11 +85,11 @@ class DeltaStream:
         self._calls = translate.ToolCalls()
 
     def feed(self, frame: bytes) -> bytes:
-        _, data = sse.parse_event(frame.strip())
-        if not data or data == b"[DONE]":
+        chunk = chat_chunk(frame)
+        if chunk is None:
             return b""
         out: list[bytes] = []
-        for choice in orjson.loads(data).get("choices") or ():
+        for choice in chunk.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue
             delta = choice.get("delta") or {}
@@ -113,11 +114,11 @@ class TextStream:
     """`stream: true` without an SSE Accept: the answer's text alone, as it comes."""
 
     def feed(self, frame: bytes) -> bytes:
-        _, data = sse.parse_event(frame.strip())
-        if not data or data == b"[DONE]":
+        chunk = chat_chunk(frame)
+        if chunk is None:
             return b""
-        return b"".join((c.get("delta") or {}).get("content", "").encode() for c in orjson.loads(data).get("choices")
-                        or () if c.get("index", 0) == 0 and isinstance((c.get("delta") or {}).get("content"), str))
+        return b"".join((c.get("delta") or {}).get("content", "").encode() for c in chunk.get("choices") or ()
+                        if c.get("index", 0) == 0 and isinstance((c.get("delta") or {}).get("content"), str))
 
     def close(self, usage: Usage | None, error: ApiError | None) -> bytes:
         return b""  # plain text has no way to say more; the call record keeps the error

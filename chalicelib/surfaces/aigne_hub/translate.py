@@ -16,6 +16,7 @@ import orjson
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.providers import sse
 from chalicelib.providers.base import Usage
+from chalicelib.surfaces.base import chat_chunk
 
 DEFAULT_CHAT_MODEL = "openai/gpt-5-mini"  # what the hub serves when the envelope names none
 ROLES = {"system": "system", "user": "user", "agent": "assistant", "assistant": "assistant", "tool": "tool"}
@@ -244,10 +245,9 @@ class OutputStream:
         self._calls = ToolCalls()
 
     def feed(self, frame: bytes) -> bytes:
-        _, data = sse.parse_event(frame.strip())
-        if not data or data == b"[DONE]":
+        chunk = chat_chunk(frame)
+        if chunk is None:
             return b""
-        chunk = orjson.loads(data)
         out: list[bytes] = []
         if self._model is None and chunk.get("model"):
             self._model = chunk["model"]

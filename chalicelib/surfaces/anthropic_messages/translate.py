@@ -21,6 +21,7 @@ from chalicelib.providers.anthropic import translate as anthropic
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat.translate import usage_from
 from chalicelib.providers.streaming import estimate_tokens
+from chalicelib.surfaces.base import chat_chunk
 
 # -- errors -----------------------------------------------------------------------------------
 
@@ -305,10 +306,9 @@ class MessageStream:
         self._stop: str | None = None
 
     def feed(self, frame: bytes) -> bytes:
-        _, data = sse.parse_event(frame.strip())
-        if not data or data == b"[DONE]":
+        chunk = chat_chunk(frame)
+        if chunk is None:
             return b""
-        chunk = orjson.loads(data)
         out: list[bytes] = []
         if self._head is None:
             out += self._start(chunk.get("id"), chunk.get("model"))

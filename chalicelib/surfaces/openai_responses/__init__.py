@@ -12,7 +12,12 @@ import orjson
 from chalicelib.errors import ApiError
 from chalicelib.store.calls import CallRecord
 from chalicelib.surfaces.base import Surface
-from chalicelib.surfaces.openai_responses.translate import Context, Keep, ResponseEvents, chat_to_response
+from chalicelib.surfaces.openai_responses.translate import (
+    Context,
+    Keep,
+    ResponseEvents,
+    chat_to_response,
+)
 
 
 def _error_body(error: ApiError) -> dict[str, Any]:

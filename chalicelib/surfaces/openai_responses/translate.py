@@ -20,6 +20,7 @@ from chalicelib.errors import ApiError, bad_request
 from chalicelib.providers import sse
 from chalicelib.providers.base import Usage
 from chalicelib.providers.openai_compat.translate import usage_from
+from chalicelib.surfaces.base import chat_chunk
 
 JSON = dict[str, Any]
 Ids = Callable[[str], str]
@@ -399,10 +400,9 @@ class ResponseEvents:
                         output_index=opened.index, delta=function["arguments"])
 
     def feed(self, frame: bytes) -> bytes:
-        _, data = sse.parse_event(frame.strip())
-        if not data or data == b"[DONE]":
+        chunk = chat_chunk(frame)
+        if chunk is None:
             return b""
-        chunk = orjson.loads(data)
         out: list[bytes] = []
         if not self._started and chunk.get("model"):
             self._model = chunk["model"]
