@@ -84,8 +84,8 @@ async def admit(record: CallRecord, who: Principal, plan: Plan, body: dict[str, 
     """`hold_kind` names how the hold is bounded when it differs from the call's type (an
     "audio" call is a "transcription" or a "speech")."""
     queue = writer()
-    if queue.unavailable is not None:
-        raise queue.unavailable
+    if (unwritable := queue.unwritable) is not None:
+        raise unwritable
     request_id, kind = record.request_id, hold_kind or record.type
     key = who.key
     limited = key is not None and any((key.rpm, key.tpm, key.daily_cap, key.monthly_cap))

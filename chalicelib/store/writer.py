@@ -8,9 +8,9 @@ shared by every container, so batching is what keeps the call log affordable the
 
 A job marked durable (a call's settlement) is never dropped: if its batch fails because the
 database is locked past the budget, the disk is full or failing, the thread keeps it and
-retries it every second until it commits. While writes fail, `unavailable` says why, so
-admission refuses new calls with a 503 and /health reports the database unwritable; the first
-batch that commits clears it.
+retries it every second until it commits. While writes fail, `unavailable` says why; while the
+disk is full or failing (`unwritable`), admission refuses new calls with a 503 and /health
+reports the database unwritable. The first batch that commits clears it.
 """
 from __future__ import annotations
 
@@ -89,6 +89,14 @@ class Writer:
             self._queue.put(_STOP)
             self._thread.join(timeout=self.store.write_budget_ms / 1000 + 1)
             self._thread = None
+
+    @property
+    def unwritable(self) -> DatabaseUnavailable | None:
+        """Why the database cannot take writes at all (a full or failing disk), else None. A lock
+        held past the budget is not that: another process's transaction ends, and the next
+        call's own write may well succeed (if not, that call alone gets its 503)."""
+        failure = self.unavailable
+        return failure if failure is not None and failure.reason != "busy" else None
 
     @property
     def backlog(self) -> int:
