@@ -111,6 +111,8 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
     results["contention"] = offline.contention()
     _progress("recording calls: inline on the loop vs the writer thread (tests.bench.recording, own process)")
     results["recording"] = offline.recording(plan.recording_seconds)
+    _progress("client surfaces over OpenAI chat, in process (tests.bench.surfaces, own process)")
+    results["surfaces"] = offline.module_report("tests.bench.surfaces")
     _progress("web UI first page size")
     try:
         results["web_ui"] = offline.web_ui()

@@ -63,6 +63,15 @@ def contention() -> dict[str, Any]:
     return result
 
 
+def module_report(module: str) -> dict[str, Any]:
+    """`python -m <module>` in its own process: its printed table (figures only)."""
+    done = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=bench_env(), check=False,
+                          stdout=subprocess.PIPE, text=True, timeout=600)
+    if done.returncode != 0:
+        return {"error": f"exit code {done.returncode}", "output": done.stdout}
+    return {"output": done.stdout.rstrip("\n")}
+
+
 def recording(seconds: float) -> dict[str, Any]:
     """`python -m tests.bench.recording` in its own process: calls recorded per second inline on
     the loop (before issue 10) and through the writer thread, both journals, concurrency 1 and 16."""

@@ -184,6 +184,12 @@ def render_contention(result: dict[str, Any]) -> str:
     return f"{title}\n{body}"
 
 
+def render_module(title: str, result: dict[str, Any]) -> str:
+    if "error" in result:
+        return f"{title}\n  FAILED: {result['error']}\n{_indent(result.get('output', ''))}"
+    return f"{title}\n{_indent(result['output'])}"
+
+
 def render_recording(result: dict[str, Any]) -> str:
     title = ("12) Recording calls (issue 10): `python -m tests.bench.recording`; goal: no regression at "
              "concurrency 1, at least 3x the calls recorded per second at 16 with the rollback journal")
@@ -276,6 +282,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_contention(results["contention"]))
     if "recording" in results:
         parts.append(render_recording(results["recording"]))
+    if "surfaces" in results:
+        parts.append(render_module("13) Client surfaces (issue 11): `python -m tests.bench.surfaces`", results["surfaces"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
     return "\n\n".join(parts)
