@@ -17,7 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 
 from chalicelib.providers import sse
 from chalicelib.store.calls import CallRecord
