@@ -6,6 +6,7 @@ which the cold start of other routes must not pay.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,12 +45,17 @@ def _model(ref: str) -> type[Any]:
 
 def _schemas(refs: Iterable[str]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
     """Each model's schema (a $ref for most) and the components they share. Pydantic names the
-    components and tells apart models of one name in different modules (Message, Tool)."""
-    from pydantic.json_schema import models_json_schema
+    components, by module where two modules have a model of one name (Message, Tool)."""
+    from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+    class Named(GenerateJsonSchema):
+        def normalize_name(self, name: str) -> str:
+            # "openai.Message" rather than pydantic's "chalicelib__api__openai__Message"
+            return re.sub(r"[^a-zA-Z0-9.\-_]", "_", name.removeprefix("chalicelib.api."))
 
     unique = sorted(set(refs))
     models = [(_model(ref), "validation") for ref in unique]
-    each, shared = models_json_schema(models, ref_template="#/components/schemas/{model}")
+    each, shared = models_json_schema(models, ref_template="#/components/schemas/{model}", schema_generator=Named)
     return {ref: each[(model, mode)] for ref, (model, mode) in zip(unique, models)}, shared.get("$defs", {})
 
 
@@ -98,7 +104,7 @@ def operation(endpoint: Endpoint, schemas: dict[str, dict[str, Any]], components
         params += _query(schemas[op.query], components)
     out: dict[str, Any] = {
         "operationId": f"{endpoint.method.lower()}{openapi_path(endpoint.path)[0]}",
-        "summary": function.replace("_", " ").capitalize(),
+        "summary": op.summary or function.replace("_", " ").capitalize(),
         "tags": [TAGS[module]],
         "security": [] if endpoint.auth == "none" else ANY_KEY,
         "x-auth": endpoint.auth,
@@ -129,6 +135,8 @@ def build(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any]:
         "openapi": OPENAPI,
         "info": {"title": "aihub", "version": version,
                  "description": "An OpenAI-compatible AI gateway. Every GET route answers HEAD too."},
+        # Relative to this document's URL, so a stage prefix (https://.../prod/) is kept.
+        "servers": [{"url": ".", "description": "The gateway serving this document."}],
         "tags": [{"name": name, "description": note} for name, note in TAG_NOTES.items()
                  if any(TAGS[e.handler_ref.partition(":")[0]] == name for e in endpoints)],
         "paths": paths,

@@ -19,6 +19,7 @@ class Operation:
     answers: tuple[str, ...] = (JSON,)  # media types of the 2xx answer
     note: str = ""
     status: str = "200"
+    summary: str = ""  # else the handler's name, in words
 
 
 _CHAT = (JSON, SSE)  # `stream: true` answers server-sent events
@@ -27,11 +28,12 @@ OPERATIONS: dict[str, Operation] = {
     "system:health": Operation(note="200 while calls can be recorded, 503 while the database refuses writes."),
     "metrics:metrics": Operation(answers=("text/plain",),
                                  note="Prometheus text; needs an admin key unless AIHUB_METRICS_PUBLIC=on."),
-    "openapi_spec:document": Operation(note="This description."),
-    "ui:index": Operation(answers=("text/html",), note="The admin web UI."),
-    "ui:asset": Operation(answers=("text/javascript", "text/css", "image/svg+xml"), note="A file of the web UI."),
-    "openai_api:list_models": Operation(query="anthropic:ModelsQuery",
-                                        note="Answers in Anthropic's shape to a request with an anthropic-version header."),
+    "openapi_spec:document": Operation(summary="OpenAPI description", note="This description."),
+    "ui:index": Operation(summary="Web UI", answers=("text/html",), note="The admin web UI."),
+    "ui:asset": Operation(summary="Web UI asset", answers=("text/javascript", "text/css", "image/svg+xml"),
+                          note="A file of the web UI."),
+    "openai_api:list_models": Operation(
+        query="anthropic:ModelsQuery", note="Answers in Anthropic's shape to a request with an anthropic-version header."),
     "openai_api:chat_completions": Operation(body=("openai:ChatCompletionRequest",), answers=_CHAT),
     "completions_api:create": Operation(body=("openai:CompletionRequest",), answers=_CHAT),
     "openai_api:moderations": Operation(body=("openai:ModerationRequest",)),
@@ -52,7 +54,7 @@ OPERATIONS: dict[str, Operation] = {
     "gemini_api:call": Operation(
         body=("gemini:GenerateContentRequest", "gemini:CountTokensRequest", "gemini:EmbedContentRequest",
               "gemini:BatchEmbedContentsRequest"),
-        answers=_CHAT,
+        answers=_CHAT, summary="Call a model method",
         note="`id` is `{model}:{method}`, method one of generateContent, streamGenerateContent (?alt=sse), "
              "countTokens, embedContent, batchEmbedContents; the body is that method's request."),
     "aigne_api:blocklet": Operation(answers=("text/javascript",), note="AIGNE Hub discovery."),
