@@ -41,8 +41,17 @@ def test_bad_input_answers_in_the_described_error_shape(
     assert response.status_code == 400, response.text
     ref = spec["paths"][described][method.lower()]["responses"]["400"]["$ref"]
     error = spec["components"]["responses"][ref.rsplit("/", 1)[1]]["content"]["application/json"]["schema"]
-    schema = {**spec["components"]["schemas"][error["$ref"].rsplit("/", 1)[1]], "additionalProperties": False}
+    schema = strict(spec["components"]["schemas"][error["$ref"].rsplit("/", 1)[1]])
     Draft202012Validator(schema).validate(response.json())
+
+
+def strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema refusing any field it does not list, at every level: the description must
+    name all the error carries."""
+    if "properties" not in schema:
+        return schema
+    return {**schema, "additionalProperties": False,
+            "properties": {name: strict(field) for name, field in schema["properties"].items()}}
 
 
 def test_a_route_described_as_keyed_refuses_a_request_without_a_key(spec: dict[str, Any], gateway: Gateway) -> None:
