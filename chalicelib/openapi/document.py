@@ -12,7 +12,7 @@ from typing import Any
 
 from chalicelib.gateway.dispatch import Endpoint
 from chalicelib.gateway.routing import parameters, plain
-from chalicelib.openapi.operations import ERRORS, FORM, OPERATIONS, TAG_NOTES, TAGS, Operation
+from chalicelib.openapi.operations import ERRORS, FORM, TAG_NOTES, TAGS, Operation, described
 
 OPENAPI = "3.1.0"
 GREEDY_NOTE = "May hold `/` (the route's template names it `{%s+}`)."
@@ -69,13 +69,10 @@ def _query(schema: dict[str, Any], components: dict[str, Any]) -> list[dict[str,
 def _body(op: Operation, schemas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     listed = [schemas[ref] for ref in op.body]
     schema = listed[0] if len(listed) == 1 else {"oneOf": listed}
-    content = {}
-    for media in op.body_types:
-        if media == FORM:  # the file travels as a part beside the model's fields
-            content[media] = {"schema": {"allOf": [schema, {"type": "object", "properties": {
-                "file": {"type": "string", "contentMediaType": "application/octet-stream"}}}]}}
-        else:
-            content[media] = {"schema": schema}
+    upload = {"type": "object", "required": [op.file_part], "properties": {
+        op.file_part: {"type": "string", "contentMediaType": "application/octet-stream"}}}
+    content = {media: {"schema": {"allOf": [schema, upload]} if media == FORM and op.file_part else schema}
+               for media in op.body_types}
     return {"required": True, "content": content}
 
 
@@ -97,13 +94,13 @@ def _errors(endpoint: Endpoint, takes_input: bool) -> dict[str, Any]:
 
 
 def operation(endpoint: Endpoint, schemas: dict[str, dict[str, Any]], components: dict[str, Any]) -> dict[str, Any]:
-    op = OPERATIONS.get(endpoint.handler_ref, Operation())
+    op = described(endpoint.handler_ref)
     module, _, function = endpoint.handler_ref.partition(":")
-    _, params = openapi_path(endpoint.path)
+    path, params = openapi_path(endpoint.path)
     if op.query:
         params += _query(schemas[op.query], components)
     out: dict[str, Any] = {
-        "operationId": f"{endpoint.method.lower()}{openapi_path(endpoint.path)[0]}",
+        "operationId": f"{endpoint.method.lower()}{path}",
         "summary": op.summary or function.replace("_", " ").capitalize(),
         "tags": [TAGS[module]],
         "security": [] if endpoint.auth == "none" else ANY_KEY,
@@ -114,14 +111,13 @@ def operation(endpoint: Endpoint, schemas: dict[str, dict[str, Any]], components
         out["parameters"] = params
     if op.body:
         out["requestBody"] = _body(op, schemas)
-    out["responses"] = {op.status: _answers(op), **_errors(endpoint, bool(op.body or op.query))}
+    out["responses"] = {op.status: _answers(op), **_errors(endpoint, bool(op.models))}
     return out
 
 
 def build(endpoints: Iterable[Endpoint], version: str) -> dict[str, Any]:
     endpoints = list(endpoints)
-    schemas, components = _schemas(ref for e in endpoints for op in [OPERATIONS.get(e.handler_ref, Operation())]
-                                   for ref in (*op.body, *filter(None, [op.query])))
+    schemas, components = _schemas(ref for e in endpoints for ref in described(e.handler_ref).models)
     paths: dict[str, dict[str, Any]] = {}
     for endpoint in endpoints:
         path, _ = openapi_path(endpoint.path)

@@ -20,6 +20,11 @@ class Operation:
     note: str = ""
     status: str = "200"
     summary: str = ""  # else the handler's name, in words
+    file_part: str = ""  # the form part that carries an upload
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return (*self.body, *([self.query] if self.query else []))
 
 
 _CHAT = (JSON, SSE)  # `stream: true` answers server-sent events
@@ -39,10 +44,10 @@ OPERATIONS: dict[str, Operation] = {
     "openai_api:moderations": Operation(body=("openai:ModerationRequest",)),
     "openai_api:embeddings": Operation(body=("openai:EmbeddingRequest",)),
     "openai_api:image_generations": Operation(body=("openai:ImageRequest",)),
-    "audio_api:transcriptions": Operation(body=("audio:TranscriptionForm",), body_types=(FORM,),
-                                          answers=(JSON, "text/plain", SSE), note="The audio goes in the `file` part."),
-    "audio_api:translations": Operation(body=("audio:TranscriptionForm",), body_types=(FORM,),
-                                        answers=(JSON, "text/plain"), note="The audio goes in the `file` part."),
+    "audio_api:transcriptions": Operation(body=("audio:TranscriptionForm",), body_types=(FORM,), file_part="file",
+                                          answers=(JSON, "text/plain", SSE)),
+    "audio_api:translations": Operation(body=("audio:TranscriptionForm",), body_types=(FORM,), file_part="file",
+                                        answers=(JSON, "text/plain")),
     "audio_api:speech": Operation(body=("audio:SpeechRequest",), answers=("audio/mpeg", "application/octet-stream")),
     "videos_api:create": Operation(body=("videos:VideoCreateRequest",), body_types=(JSON, FORM)),
     "videos_api:content": Operation(answers=("video/mp4", "image/webp")),
@@ -77,6 +82,10 @@ OPERATIONS: dict[str, Operation] = {
     "usage:calls_csv": Operation(answers=("text/csv",)),
     "usage:admin_calls_csv": Operation(answers=("text/csv",)),
 }
+
+def described(handler_ref: str) -> Operation:
+    return OPERATIONS.get(handler_ref, Operation())
+
 
 # Tags group the reference by the handler's module: its API family.
 TAGS: dict[str, str] = {
