@@ -18,6 +18,8 @@ route = Routes(app)
 route("GET", "/health", "system:health", auth="none")
 # Prometheus text under `aihub serve`: admin key unless AIHUB_METRICS_PUBLIC=on (the handler decides)
 route("GET", "/metrics", "metrics:metrics", auth="none")
+# This API's OpenAPI 3.1 description (chalicelib/openapi), built on first use
+route("GET", "/openapi.json", "openapi_spec:document", auth="none")
 
 # The admin web UI (static; it signs in with an aihub key and calls the APIs below)
 route("GET", "/", "ui:index", auth="none")

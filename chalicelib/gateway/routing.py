@@ -41,6 +41,17 @@ def compile_path(template: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
+def parameters(template: str) -> list[tuple[str, bool]]:
+    """The template's parameters in order: (name, greedy)."""
+    return [(name, bool(plus)) for name, plus in _PARAM.findall(template)]
+
+
+def plain(template: str) -> str:
+    """The template with greedy parameters written as one-segment ones (`{id+}` -> `{id}`), as
+    OpenAPI spells a path."""
+    return _PARAM.sub(lambda found: "{" + found[1] + "}", template)
+
+
 def rank(template: str) -> tuple[int, int]:
     """Sort key: literal first, then one-segment parameters, then greedy; fewer first."""
     params = _PARAM.findall(template)

@@ -21,7 +21,8 @@ from tests.support import apigw
 from tests.support.gateway import ADMIN_KEY, TEST_SECRET
 
 ADMIN = {"authorization": f"Bearer {ADMIN_KEY}", "content-type": "application/json"}
-PUBLIC = {"/health", "/", "/assets/{name}", "/files/{token}",  # no key: health, the web UI, signed file URLs,
+PUBLIC = {"/health", "/openapi.json", "/", "/assets/{name}", "/files/{token}",  # no key: health, the API
+          # description, the web UI, signed file URLs,
           "/__blocklet__.js", "/api/ai/models", "/api/v2/status"}  # and what AIGNE clients read unauthenticated
 
 

@@ -416,8 +416,26 @@ def test_dashboard_renders_soon_after_the_api_answers(page, gateway, shots, caps
     shot(page, shots, "15-dashboard")
 
 
+def test_api_reference(page, gateway, shots):
+    """The API page renders the gateway's own /openapi.json under the UI's CSP: every tag and
+    operation, and an operation's body fields once opened."""
+    sign_in(page, gateway, gateway.admin_key)
+    nav(page).get_by_role("link", name="API", exact=True).click()
+    page.get_by_role("heading", name="API reference").wait_for()
+    spec = httpx.get(f"{gateway.url}/openapi.json").json()
+    assert page.locator("main h2").all_inner_texts() == [tag["name"] for tag in spec["tags"]]
+    assert page.locator("details.operation").count() == sum(len(methods) for methods in spec["paths"].values())
+    chat = page.locator("details.operation", has=page.get_by_text("/v1/chat/completions", exact=True))
+    chat.locator("summary").first.click()
+    body = chat.locator(".operation-body")
+    body.wait_for()
+    assert "messages" in body.inner_text() and "required" in body.inner_text()
+    shot(page, shots, "17-api-reference")
+
+
 @pytest.mark.parametrize("route,name", [("/", "dashboard"), ("/playground", "playground"), ("/usage", "usage"),
-                                        ("/keys", "keys"), ("/providers", "providers"), ("/rates", "rates")])
+                                        ("/keys", "keys"), ("/providers", "providers"), ("/rates", "rates"),
+                                        ("/api", "api")])
 def test_phone_width(page, gateway, shots, route, name):
     page.set_viewport_size({"width": 390, "height": 844})
     try:

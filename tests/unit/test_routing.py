@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.gateway.routing import RouteTable, compile_path, concrete_path, gateway_path
+from chalicelib.gateway.routing import RouteTable, compile_path, concrete_path, gateway_path, parameters, plain
 
 TABLE = RouteTable([
     ("GET", "/v1/models", "list"),
@@ -84,3 +84,17 @@ def test_concrete_path_rebuilds_what_api_gateway_split():
         == "/admin/models/openrouter/a/b/probe"
     # Chalice's local server keeps the "+" in the parameter's name
     assert concrete_path("/v1/models/{id+}", {"id+": "gpt-4o"}) == "/v1/models/gpt-4o"
+
+
+@pytest.mark.parametrize(("template", "written", "params"), [
+    ("/v1/models", "/v1/models", []),
+    ("/admin/keys/{id}", "/admin/keys/{id}", [("id", False)]),
+    ("/v1/models/{id+}", "/v1/models/{id}", [("id", True)]),
+    ("/admin/models/{provider}/{model+}/probe", "/admin/models/{provider}/{model}/probe",
+     [("provider", False), ("model", True)]),
+    ("/v1beta/models/{model+}:generateContent", "/v1beta/models/{model}:generateContent", [("model", True)]),
+])
+def test_templates_as_openapi_writes_them(template, written, params):
+    """OpenAPI has no greedy parameter: `{id+}` is written `{id}` (the description notes it)."""
+    assert plain(template) == written
+    assert parameters(template) == params

@@ -3,6 +3,7 @@ import { configureApi, describeError } from "./api";
 import { Loading } from "./components/ui";
 import { useHashRoute } from "./hooks";
 import { Account } from "./pages/Account";
+import { ApiReference } from "./pages/ApiReference";
 import { Dashboard } from "./pages/Dashboard";
 import { Keys } from "./pages/Keys";
 import { Playground } from "./pages/Playground";
@@ -28,6 +29,7 @@ const PAGES: Page[] = [
   { path: "/account", label: "My account", userOnly: true, render: () => <Account /> },
   { path: "/usage", label: "Usage", render: () => <Usage /> },
   { path: "/playground", label: "Playground", render: () => <Playground /> },
+  { path: "/api", label: "API", render: () => <ApiReference /> },
 ];
 
 type State =
