@@ -1,6 +1,6 @@
 """demo/echo as real clients lean on it: structured output through the openai SDK's `parse` and
 LangChain's `with_structured_output`, tool calls (plain and streamed) whose arguments satisfy
-the tool's schema, token-array embeddings from LangChain's defaults, and ids unique per answer."""
+the tool's schema (through the anthropic SDK too), token-array embeddings from LangChain's defaults, and ids unique per answer."""
 from __future__ import annotations
 
 import importlib.util
@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Literal
 
+import anthropic
 import jsonschema
 import pytest
 import tiktoken
@@ -159,3 +160,16 @@ def test_identical_requests_get_unique_ids(client):
     ids |= {next(iter(client.chat.completions.create(**ask, stream=True))).id}
     ids |= {client.moderations.create(model="demo/moderation", input="same").id for _ in range(2)}
     assert len(ids) == 6
+
+
+def test_the_anthropic_sdk_gets_a_forced_tool_use_from_demo_echo(gateway, user):
+    # Other surfaces reach demo/echo through the same OpenAI-chat body, so its tool rule holds there too.
+    claude = anthropic.Anthropic(base_url=gateway.url, api_key=user["key"], max_retries=0, timeout=20)
+    fn = WEATHER["function"]
+    message = claude.messages.create(
+        model="demo/echo", max_tokens=200, messages=[{"role": "user", "content": "weather?"}],
+        tools=[{"name": fn["name"], "description": fn["description"], "input_schema": fn["parameters"]}],
+        tool_choice={"type": "tool", "name": "get_weather"})
+    (use,) = [block for block in message.content if block.type == "tool_use"]
+    assert message.stop_reason == "tool_use" and use.name == "get_weather"
+    jsonschema.validate(use.input, fn["parameters"])
