@@ -84,6 +84,8 @@ def tool_to_call(body: dict[str, Any]) -> dict[str, Any] | None:
     choice = body.get("tool_choice")
     if not functions or choice == "none":
         return None
+    if isinstance(choice, dict) and choice.get("type") != "function":
+        choice = None  # a choice of a kind demo/echo has no rule for (custom tools): as "auto"
     if isinstance(choice, dict):
         name = (choice.get("function") or {}).get("name")
         if name not in functions:
