@@ -1,7 +1,8 @@
 """Model name -> a plan: the (provider, provider's model id) routes that may serve it, in order.
 
-`provider/model` pins one provider. A bare name is matched against the name-pattern table
-(chalicelib/providers/registry.py); only providers that are enabled and have a usable
+`provider/model` pins one provider. A bare name goes to the providers of the name-pattern table
+(chalicelib/providers/registry.py), then to those whose shipped catalogue entries or operator
+`config.models` hold that exact id; only providers that are enabled and have a usable
 credential are kept. Credentials are picked per attempt (chalicelib/credentials/pool.py).
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from chalicelib.credentials import pool
 from chalicelib.errors import ApiError
-from chalicelib.gateway import catalog
+from chalicelib.gateway import catalog, model_list
 from chalicelib.providers import registry
 from chalicelib.providers.base import ProviderSpec
 
@@ -27,6 +28,17 @@ def _not_configured(model: str, names: list[str]) -> ApiError:
                     code="provider_not_configured", type="api_error")
 
 
+def _bare_candidates(model: str, known: dict[str, ProviderSpec]) -> list[tuple[str, str]]:
+    """(provider, model id) pairs for a bare name: the pattern table's first (its order is a
+    preference), then the providers that list the exact id, for names no pattern knows
+    (`codellama` on Ollama) and more failover routes for names one does."""
+    pairs = registry.candidates(model)
+    listing = [*model_list.catalogue_providers(model),
+               *(name for name, spec in known.items() if model in (spec.config.get("models") or ()))]
+    seen = {provider for provider, _ in pairs}
+    return pairs + [(provider, model) for provider in dict.fromkeys(listing) if provider not in seen]
+
+
 def plan(model: str) -> Plan:
     known = catalog.providers(include_disabled=True)
     prefix, _, rest = model.partition("/")
@@ -38,7 +50,7 @@ def plan(model: str) -> Plan:
             raise _not_configured(model, [prefix])
         return Plan(model, ((spec, spec.upstream_model(rest)),), pinned=True)
     candidates = [
-        (known[p], m) for p, m in registry.candidates(model)
+        (known[p], m) for p, m in _bare_candidates(model, known)
         if p in known and known[p].enabled
         and (not known[p].bare_names_mapped_only or m in dict(known[p].model_map))
     ]

@@ -18,7 +18,7 @@ from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor
 from chalicelib.config import settings
 from chalicelib.credentials import pool
 from chalicelib.errors import ApiError, bad_request
-from chalicelib.gateway import catalog, pipeline
+from chalicelib.gateway import catalog, model_list, pipeline
 from chalicelib.gateway.auth import Principal, authenticate
 from chalicelib.gateway.http import SSE, ApiRequest, ApiResponse, json_response
 from chalicelib.gateway.loops import offload
@@ -180,6 +180,13 @@ def kind_of(model: str) -> str:
     return next((kind for kind, pattern in KIND_PATTERNS if pattern.search(model)), "chat")
 
 
+def _listed_kind(provider: str, model: str) -> str:
+    """The catalogue's type where it knows the model (`grok-imagine-video` is a video model),
+    except for the audio and moderation names it calls chat, which the clients cannot use."""
+    guessed = kind_of(model)
+    return guessed if guessed == "other" else model_list.metadata(provider, model).get("type") or guessed
+
+
 def credits_text(units: int | None) -> str:
     """Credits per unit as the client's schema wants them: a decimal string, never a number."""
     value = (Decimal(units or 0) / MINOR_PER_CREDIT).normalize()
@@ -200,7 +207,8 @@ async def models(req: ApiRequest, who: Principal | None) -> ApiResponse:
                 per_unit = rate.image_rate if rate.type == "image" else rate.second_rate if rate.type == "video" else None
                 rows.append((provider, model, rate.type, rate.input_rate, per_unit or rate.output_rate))
     else:
-        rows = [(spec.name, model, kind_of(model), None, None) for spec in usable.values() for model in spec.models]
+        rows = [(spec.name, model, _listed_kind(spec.name, model), None, None) for spec in usable.values()
+                for model in model_list.offered(spec)]
     data = [{"model": model, "type": WIRE_TYPES.get(kind, kind), "provider": provider, "key": f"{provider}/{model}",
              "input_credits_per_token": credits_text(input_rate), "output_credits_per_token": credits_text(output_rate),
              "modelMetadata": None, "providerDisplayName": usable[provider].display_name or provider,

@@ -16,17 +16,16 @@ from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import pipeline
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
-from chalicelib.billing import catalogue, rates
+from chalicelib.billing import rates
 from chalicelib.billing.cost import Rate
 from chalicelib.credentials import pool
-from chalicelib.gateway import catalog
+from chalicelib.gateway import catalog, model_list
 from chalicelib.gateway.resolve import plan
 from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import ledger
 from chalicelib.store.shared import store
 
-_CREATED = 1_735_689_600  # a fixed date: the catalogue has no real creation times
-_CREATED_AT = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_CREATED))  # the same, as Anthropic writes dates
+_CREATED_AT = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(model_list.CREATED))  # as Anthropic writes dates
 RATE_NAMES = ("input_rate", "output_rate", "cache_read_rate", "cache_write_rate", "image_rate", "second_rate")
 
 
@@ -35,23 +34,27 @@ def _priced(rate: Rate) -> dict[str, object]:
                                   if (value := getattr(rate, name)) is not None}}
 
 
+def _listed() -> list[dict[str, object]]:
+    """Every model of every usable provider (see model_list). With billing on, only the priced
+    ones (a model without a rate cannot be called), with their rates, and any model the
+    operator priced that no list names."""
+    usable = [spec for spec in catalog.providers().values() if pool.active_count(spec)]
+    if not settings().billing:
+        return [entry for spec in usable for entry in model_list.objects(spec)]
+    priced = rates.all_rates()
+    out = []
+    for spec in usable:
+        own = [m for (p, m) in priced if p == spec.name]
+        for model in dict.fromkeys([*model_list.offered(spec), *sorted(own)]):
+            if (rate := priced.get((spec.name, model))) is not None:
+                out.append({**model_list.model_object(spec.name, model), "pricing": _priced(rate)})
+    return out
+
+
 async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
-    """Without billing: every model of every usable provider. With billing: the priced ones,
-    with their rates (credits per token, per image, per second). A request with an
-    `anthropic-version` header (the anthropic SDK's) gets the list in Anthropic's shape."""
-    usable = {name: spec for name, spec in catalog.providers().items() if pool.active_count(spec)}
-    if settings().billing:
-        data = [
-            {"id": f"{provider}/{model}", "object": "model", "created": _CREATED, "owned_by": provider,
-             "pricing": _priced(rate)}
-            for (provider, model), rate in sorted(rates.all_rates().items()) if provider in usable
-        ]
-    else:
-        data = [
-            {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED, "owned_by": spec.name}
-            for spec in usable.values()
-            for model in spec.models
-        ]
+    """The models of every usable provider, with what the catalogue knows of each. A request
+    with an `anthropic-version` header (the anthropic SDK's) gets the list in Anthropic's shape."""
+    data = _listed()
     if "anthropic-version" in req.headers:
         # imported here: OpenAI-dialect calls (most of them) need not load the Anthropic surface
         from chalicelib.surfaces.anthropic_messages import translate as anthropic
@@ -79,21 +82,15 @@ def _served(model_id: str) -> tuple[ProviderSpec, str] | None:
 
 
 async def retrieve_model(req: ApiRequest, who: Principal) -> ApiResponse:
-    """OpenAI's Model object, with what aihub knows of the model: its limits from the shipped
-    catalogue and, with billing on, its price."""
+    """OpenAI's Model object, with what aihub knows of the model: its type, limits and
+    capabilities from the shipped catalogue and, with billing on, its price."""
     model_id = req.params["id"]
     found = _served(model_id)
     if found is None:
         raise ApiError(404, f"The model '{model_id}' does not exist or you do not have access to it.",
                        param="model", code="model_not_found")
     spec, model = found
-    out: dict[str, object] = {"id": f"{spec.name}/{model}", "object": "model", "created": _CREATED,
-                              "owned_by": spec.name}
-    known = catalogue.entry(spec.name, model) or {}
-    for ours, theirs in (("type", "type"), ("context_window", "max_input_tokens"),
-                         ("max_output_tokens", "max_output_tokens")):
-        if known.get(theirs) is not None:
-            out[ours] = known[theirs]
+    out: dict[str, object] = model_list.model_object(spec.name, model)
     rate = rates.rate_for(spec.name, model) if settings().billing else None
     if rate is not None:
         out["pricing"] = _priced(rate)

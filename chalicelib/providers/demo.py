@@ -11,6 +11,8 @@ import asyncio
 import base64
 import hashlib
 import math
+import re
+import secrets
 import struct
 import time
 import zlib
@@ -24,7 +26,7 @@ from chalicelib.config import settings
 from chalicelib.media import mp4
 from chalicelib.errors import bad_request
 from chalicelib.media import wav
-from chalicelib.providers import errors, transcript
+from chalicelib.providers import errors, schema_instance, transcript
 from chalicelib.providers import video as video_common
 from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage, VideoResult
 from chalicelib.providers.openai_compat import translate
@@ -57,47 +59,120 @@ def reply(messages: list[dict[str, Any]]) -> str:
     return f"This is aihub's offline demo model. You said: {last.strip() or '(nothing)'}"
 
 
-def _completion_id(body: dict[str, Any]) -> str:
-    digest = hashlib.sha256(orjson.dumps(body.get("messages"), option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return "chatcmpl-demo-" + digest[:24]
+def _unique_id(prefix: str) -> str:
+    # Clients key caches and traces on ids, so two identical requests must not share one.
+    return f"{prefix}-demo-{secrets.token_hex(12)}"
 
 
 def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
+def _functions(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f for t in body.get("tools") or () if isinstance(f := t.get("function"), dict) and f.get("name")}
+
+
+def tool_to_call(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The function demo/echo calls, or None to answer in text.
+
+    The rule: with `tool_choice` naming a function, that one; with "required", the first tool
+    whose name the last user message mentions, else the first tool; with "auto" or none given,
+    a tool only when the last message is the user's and mentions its name (so after a tool
+    result, the model answers in text and an agent loop ends); with "none", never.
+    """
+    functions = _functions(body)
+    choice = body.get("tool_choice")
+    if not functions or choice == "none":
+        return None
+    if isinstance(choice, dict) and choice.get("type") != "function":
+        choice = None  # a choice of a kind demo/echo has no rule for (custom tools): as "auto"
+    if isinstance(choice, dict):
+        name = (choice.get("function") or {}).get("name")
+        if name not in functions:
+            raise bad_request(f"tool_choice names {name!r}, which is not among the tools.", param="tool_choice")
+        return functions[name]
+    messages = body.get("messages") or []
+    last = messages[-1] if messages else {}
+    said = _text_of(last.get("content")) if last.get("role") == "user" else ""
+    mentioned = next((f for name, f in functions.items() if re.search(rf"\b{re.escape(name)}\b", said)), None)
+    if choice == "required":
+        return mentioned or next(iter(functions.values()))
+    return mentioned
+
+
+def _structured_text(body: dict[str, Any], text: str) -> str:
+    """The answer's text as `response_format` asks: plain, any JSON object, or a schema's instance."""
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":
+        return orjson.dumps({"reply": text}).decode()
+    if fmt.get("type") == "json_schema":
+        return orjson.dumps(schema_instance.instance((fmt.get("json_schema") or {}).get("schema") or {})).decode()
+    return text
+
+
+def _message(body: dict[str, Any]) -> tuple[dict[str, Any], str, int]:
+    """The assistant message, its finish reason and its token count."""
+    function = tool_to_call(body)
+    if function is not None:
+        arguments = orjson.dumps(schema_instance.instance(function.get("parameters") or {"type": "object"})).decode()
+        call = {"id": _unique_id("call"), "type": "function",
+                "function": {"name": function["name"], "arguments": arguments}}
+        return ({"role": "assistant", "content": None, "refusal": None, "tool_calls": [call]}, "tool_calls",
+                tokens(arguments) + 1)
+    text = _structured_text(body, reply(body.get("messages") or []))
+    return {"role": "assistant", "content": text, "refusal": None}, "stop", tokens(text)
+
+
 @errors.request_translation
 def chat_completion(body: dict[str, Any], model: str) -> dict[str, Any]:
     messages = body.get("messages") or []
-    text = reply(messages)
+    message, finish, completion = _message(body)
     prompt = sum(tokens(_text_of(m.get("content"))) for m in messages)
     n = body.get("n") or 1
     return {
-        "id": _completion_id(body),
+        "id": _unique_id("chatcmpl"),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": text, "refusal": None},
-             "logprobs": None, "finish_reason": "stop"}
+            {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
             for i in range(n)
         ],
-        "usage": _usage(prompt, tokens(text) * n),
+        "usage": _usage(prompt, completion * n),
     }
 
 
+def _pieces(text: str) -> list[str]:
+    words = text.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]
+
+
+def _slices(text: str, size: int = 8) -> list[str]:
+    # compact JSON has no spaces to split at; real models stream arguments a few characters at a time
+    return [text[at:at + size] for at in range(0, len(text), size)] or [""]
+
+
 def chat_events(body: dict[str, Any], model: str) -> list[dict[str, Any]]:
-    """The chunks OpenAI would stream for `chat_completion`, usage chunk last."""
+    """The chunks OpenAI would stream for `chat_completion`, usage chunk last: text word by
+    word, or a tool call's id and name first and then its arguments in pieces."""
     done = chat_completion(body, model)
     head = {"id": done["id"], "object": "chat.completion.chunk", "created": done["created"], "model": model}
-    text = done["choices"][0]["message"]["content"]
-    words = text.split(" ")
-    chunks = [{**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
-    chunks += [
-        {**head, "choices": [{"index": 0, "delta": {"content": w if i == 0 else " " + w}, "finish_reason": None}]}
-        for i, w in enumerate(words)
-    ]
-    chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    choice = done["choices"][0]
+    message = choice["message"]
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    chunks = [chunk({"role": "assistant", "content": "" if message["content"] is not None else None})]
+    for i, call in enumerate(message.get("tool_calls") or ()):
+        fn = call["function"]
+        chunks.append(chunk({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                             "function": {"name": fn["name"], "arguments": ""}}]}))
+        chunks += [chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+                   for piece in _slices(fn["arguments"])]
+    if message["content"] is not None:
+        chunks += [chunk({"content": piece}) for piece in _pieces(message["content"])]
+    chunks.append(chunk({}, choice["finish_reason"]))
     chunks.append({**head, "choices": [], "usage": done["usage"]})
     return chunks
 
@@ -107,6 +182,17 @@ def embedding(text: str, dimensions: int) -> list[float]:
     raw = [((seed[i % 32] ^ (i * 37)) % 255) / 127.0 - 1.0 for i in range(dimensions)]
     norm = math.sqrt(sum(v * v for v in raw)) or 1.0
     return [round(v / norm, 6) for v in raw]
+
+
+def embedding_inputs(value: Any) -> list[tuple[str, int]]:
+    """Each input as the text its vector is seeded from, with its token count. Token arrays
+    (one list of ints, or a list of them: what LangChain's OpenAIEmbeddings sends by default)
+    are seeded from their ids, so the same tokens always get the same vector."""
+    if isinstance(value, str):
+        return [(value, tokens(value))]
+    if value and all(isinstance(v, int) for v in value):
+        value = [value]
+    return [(v, tokens(v)) if isinstance(v, str) else ("tokens:" + ",".join(map(str, v)), len(v)) for v in value]
 
 
 def png(prompt: str, size: int = 8) -> bytes:
@@ -173,14 +259,12 @@ class DemoAdapter:
 
     async def embeddings(self, target: Target, body: dict[str, Any]) -> Result:
         _require(target, "embedding")
-        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        if inputs and not isinstance(inputs[0], str):
-            raise bad_request("demo/embed takes text input, not token arrays.", param="input")
+        inputs = embedding_inputs(body["input"])
         dims = body.get("dimensions") or 8
-        vectors: list[Any] = [embedding(text, dims) for text in inputs]
+        vectors: list[Any] = [embedding(text, dims) for text, _ in inputs]
         if body.get("encoding_format") == "base64":
             vectors = [base64.b64encode(struct.pack(f"<{dims}f", *v)).decode() for v in vectors]
-        prompt = sum(tokens(t) for t in inputs)
+        prompt = sum(count for _, count in inputs)
         data = {
             "object": "list",
             "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
@@ -192,8 +276,7 @@ class DemoAdapter:
     async def moderations(self, target: Target, body: dict[str, Any]) -> Result:
         _require(target, "moderation")
         texts = _moderation_texts(body["input"])
-        digest = hashlib.sha256(orjson.dumps(texts)).hexdigest()[:24]
-        data = {"id": "modr-demo-" + digest, "model": "demo/moderation",
+        data = {"id": _unique_id("modr"), "model": "demo/moderation",
                 "results": [moderation_result(text) for text in texts]}
         return Result(orjson.dumps(data), Usage(input_tokens=sum(tokens(t) for t in texts)), 0.0)
 

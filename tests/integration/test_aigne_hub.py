@@ -140,6 +140,9 @@ def test_without_billing_the_list_has_every_model_and_answers_carry_no_credits(f
                for m in listed)
     assert [m["model"] for m in httpx.get(gateway.url + "/api/ai/models", params={"type": "embedding"}).json()
             if m["provider"] == "demo"] == ["embed"]
+    # the shipped catalogue's models are listed too, with its type where the name would mislead
+    xai = {m["model"]: m["type"] for m in listed if m["provider"] == "xai"}
+    assert xai["grok-imagine-video"] == "video" and xai["grok-4"] == "chat"
     route_chat(fake, {"content": "Hello."}, prompt=4, completion=2)
     answer = httpx.post(gateway.url + "/api/v2/chat", headers={"authorization": f"Bearer {user['key']}"},
                         json={"input": {"messages": [{"role": "user", "content": "hi"}],

@@ -292,6 +292,11 @@ def test_models_lists_priced_models_with_their_rates(api, gw):
     assert set(models) >= {"demo/echo", "openai/gpt-5-nano", "anthropic/claude-sonnet-4-5"}
     assert "openai/gpt-4o" not in models  # no rate, not for sale
     assert models["anthropic/claude-sonnet-4-5"].model_extra["pricing"]["cache_write_rate"] == 0.00000375
+    # beside its price, the catalogue's metadata, in the list and from retrieve
+    listed = models["anthropic/claude-sonnet-4-5"].model_extra
+    got = client(gw, key).models.retrieve("anthropic/claude-sonnet-4-5").model_extra
+    assert listed["capabilities"]["vision"] is got["capabilities"]["vision"] is True
+    assert listed["context_window"] == got["context_window"] > 0 and got["pricing"] == listed["pricing"]
 
 
 def test_rates_admin_and_margin_mode(api, gw):

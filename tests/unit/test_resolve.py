@@ -69,3 +69,18 @@ def test_bedrock_takes_bare_names_only_through_its_map(local_env):
     assert info.value.code == "provider_not_configured"
     # a pinned Bedrock model id goes as it is
     assert plan("bedrock/amazon.nova-lite-v1:0").routes[0][1] == "amazon.nova-lite-v1:0"
+
+
+@pytest.mark.parametrize(
+    ("model", "routes"),
+    [
+        # no name pattern knows these; the shipped catalogue lists them under one provider
+        ("codellama", [("ollama", "codellama")]),
+        ("computer-use-preview", [("openai", "computer-use-preview")]),
+        # a pattern sends deepseek-* to DeepSeek; the catalogue adds Doubao, which hosts this id
+        ("deepseek-v3-2-251201", [("deepseek", "deepseek-v3-2-251201"), ("doubao", "deepseek-v3-2-251201")]),
+    ],
+)
+def test_bare_catalogue_names_reach_the_providers_that_list_them(model, routes, local_env):
+    local_env({**ENV, "DOUBAO_API_KEY": "sk-doubao-000000000000"})
+    assert [(spec.name, m) for spec, m in plan(model).routes] == routes
