@@ -78,6 +78,13 @@ route("POST", "/api/v2/image/generations", "aigne_api:image_generations", dialec
 route("GET", "/api/v2/status", "aigne_api:status", auth="none", dialect="aigne_hub")
 route("GET", "/api/ai/models", "aigne_api:models", auth="none", dialect="aigne_hub")
 route("GET", "/api/user/info", "aigne_api:user_info", dialect="aigne_hub")
+# `aigne hub connect`: the CLI's session (made, polled, deleted: the session id is its credential),
+# the page it opens (the web UI's approval page), and the approval the signed-in UI sends
+route("POST", "/.well-known/service/api/access-key/session", "connect:create_session", auth="none")
+route("GET", "/.well-known/service/api/access-key/session", "connect:poll_session", auth="none")
+route("DELETE", "/.well-known/service/api/access-key/session", "connect:delete_session", auth="none")
+route("GET", "/.well-known/service/gen-simple-access-key", "connect:approval_page", auth="none")
+route("POST", "/.well-known/service/api/access-key/approve", "connect:approve")
 
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")
