@@ -75,7 +75,7 @@ async def approval_page(req: ApiRequest, who: Principal | None) -> ApiResponse:
 def session_id(token: str) -> str:
     """The page's `__token__` (base64url without padding, as the CLI encodes it) -> the session id."""
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        return base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
         raise bad_request("token is not a connect session token.", param="token") from None
 
