@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_web_ui import main_text, shot
-from tests.integration.test_aigne_connect import assert_connected_and_runs, start_connect
+from tests.integration.test_aigne_connect import (
+    assert_connected_and_runs,
+    start_connect,
+)
 from tests.integration.test_aigne_hub import node  # noqa: F401 (a fixture)
 from tests.support.gateway import create_key
 

@@ -18,11 +18,11 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from chalicelib.connect import cryptojs
 from tests.integration.conftest import calls_of
 from tests.integration.test_aigne_hub import NODE_DIR, node  # noqa: F401 (a fixture)
 from tests.support.gateway import Gateway, create_key, start_gateway
 from tests.unit.test_connect_cryptojs import decrypt
-from chalicelib.connect import cryptojs
 
 SESSION = "/.well-known/service/api/access-key/session"
 APPROVE = "/.well-known/service/api/access-key/approve"
