@@ -15,6 +15,7 @@ from chalicelib.api.connect import Approval
 from chalicelib.api.validation import json_body, validate
 from chalicelib.config import settings
 from chalicelib.connect import cryptojs
+from chalicelib.credentials import crypto
 from chalicelib.errors import ApiError, bad_request, not_found
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, json_response
@@ -31,6 +32,11 @@ def _now_ms() -> int:
 
 def _gone(sid: str) -> ApiError:
     return not_found("No such connect session: it is unknown, was used, or expired.", code="session_not_found")
+
+
+def _bound_to(sid: str) -> str:
+    """The associated data of a session's sealed key: it opens for that session only."""
+    return f"connect-session:{sid}"
 
 
 def _sid(req: ApiRequest) -> str:
@@ -55,7 +61,9 @@ async def poll_session(req: ApiRequest, who: Principal | None) -> ApiResponse:
         raise _gone(sid)
     if not session.approved:
         return json_response({"id": sid})
-    return json_response({"id": sid, "accessKeyId": session.key_id, "accessKeySecret": session.secret_cipher,
+    assert session.secret_cipher is not None
+    cipher = crypto.decrypt(settings().secret, session.secret_cipher, _bound_to(sid))
+    return json_response({"id": sid, "accessKeyId": session.key_id, "accessKeySecret": cipher,
                           "challenge": session.challenge})
 
 
@@ -83,6 +91,7 @@ def session_id(token: str) -> str:
 async def approve(req: ApiRequest, who: Principal) -> ApiResponse:
     """The signed-in user's approval: a new key of their account, limits as their own key's,
     shown to no one but the CLI (sealed in the session), stored as a hash."""
+    crypto.check_secret(settings().secret)  # 503 before anything is issued, when there is none
     spec = validate(Approval, json_body(req.body))
     sid = session_id(spec.token)
     if who.account_id is None:
@@ -99,7 +108,10 @@ async def approve(req: ApiRequest, who: Principal) -> ApiResponse:
         record = keys.insert_key(conn, raw, name=name, role="user", account_id=who.account_id,
                                  rpm=limits and limits.rpm, tpm=limits and limits.tpm,
                                  daily_cap=limits and limits.daily_cap, monthly_cap=limits and limits.monthly_cap)
-        sealed = cryptojs.seal_access_key(raw, record.id, challenge)
+        # The CLI's cipher opens with what the poll answers beside it, so at rest it is sealed
+        # again with the master secret, like provider credentials.
+        sealed = crypto.encrypt(settings().secret, cryptojs.seal_access_key(raw, record.id, challenge),
+                                _bound_to(sid))
         if not access_sessions.approve(conn, sid, now, record.id, sealed, challenge):
             # approved already (single use): the transaction, this key included, is undone
             raise ApiError(409, "This connect session was approved already.", code="session_used")

@@ -1,7 +1,8 @@
 """Sessions of the `aigne hub connect` handshake: made by the CLI, approved in the web UI by a
 signed-in user (which binds a newly issued key, sealed for the CLI), read by the CLI's polls,
-then deleted by it. The raw key is never stored: api_keys keeps its hash, and the sealed copy
-the CLI must fetch lives here only until the CLI deletes the session or it expires."""
+then deleted by it. The raw key is never stored: api_keys keeps its hash, and the copy the CLI
+must fetch lives here, sealed with the master secret (chalicelib/handlers/connect.py), only
+until the CLI deletes the session or it expires."""
 from __future__ import annotations
 
 import sqlite3
@@ -14,7 +15,7 @@ class Session:
     created_at: int
     expires_at: int
     key_id: str | None  # set once approved: the accessKeyId the CLI receives
-    secret_cipher: str | None
+    secret_cipher: str | None  # the CLI's cipher, itself sealed with AIHUB_SECRET
     challenge: str | None
 
     @property

@@ -7,7 +7,9 @@ gives it in Chromium through the page itself."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -67,6 +69,12 @@ def test_session_pending_approved_used_then_gone(gw, user):
     assert session["accessKeyId"] == approved.json()["key_id"]
     raw = decrypt(session["accessKeySecret"], cryptojs.passphrase(session["challenge"], session["accessKeyId"]))
     assert raw.startswith("ah-") and raw not in approved.text
+    with sqlite3.connect(gw.db_path) as db:
+        (at_rest,) = db.execute("SELECT secret_cipher FROM access_key_sessions WHERE id = ?", (sid,)).fetchone()
+        keys_table = db.execute("SELECT * FROM api_keys").fetchall()
+    # at rest, sealed again with the master secret; the key itself only as its hash
+    assert at_rest.startswith("v1:") and session["accessKeySecret"] not in at_rest
+    assert raw not in repr(keys_table) and hashlib.sha256(raw.encode()).hexdigest() in repr(keys_table)
 
     # the key is the approving user's: same account, same limits, a user key
     with gw.admin() as api:
