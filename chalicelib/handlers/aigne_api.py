@@ -11,11 +11,11 @@ from typing import Any
 
 import orjson
 
+from chalicelib import blobs
 from chalicelib.api import aigne as wire
 from chalicelib.api.validation import json_body, validate
 from chalicelib.api.videos import VideoCreateRequest
 from chalicelib.billing import rates
-from chalicelib import blobs
 from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor
 from chalicelib.config import settings
 from chalicelib.credentials import pool

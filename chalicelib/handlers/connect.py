@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import sqlite3
 import time
 from urllib.parse import urlencode
 
@@ -30,7 +31,7 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _gone(sid: str) -> ApiError:
+def _gone() -> ApiError:
     return not_found("No such connect session: it is unknown, was used, or expired.", code="session_not_found")
 
 
@@ -58,7 +59,7 @@ async def poll_session(req: ApiRequest, who: Principal | None) -> ApiResponse:
     sid = _sid(req)
     session = access_sessions.live(store().conn, sid, _now_ms())
     if session is None:
-        raise _gone(sid)
+        raise _gone()
     if not session.approved:
         return json_response({"id": sid})
     assert session.secret_cipher is not None
@@ -70,7 +71,7 @@ async def poll_session(req: ApiRequest, who: Principal | None) -> ApiResponse:
 async def delete_session(req: ApiRequest, who: Principal | None) -> ApiResponse:
     sid = _sid(req)
     if not store().write(lambda conn: access_sessions.delete(conn, sid, _now_ms())):
-        raise _gone(sid)
+        raise _gone()
     return json_response({})
 
 
@@ -93,20 +94,19 @@ async def approve(req: ApiRequest, who: Principal) -> ApiResponse:
     shown to no one but the CLI (sealed in the session), stored as a hash."""
     spec = validate(Approval, json_body(req.body))
     sid = session_id(spec.token)
-    if who.account_id is None:
+    account, limits = who.account_id, who.key
+    if account is None or limits is None:
         raise ApiError(403, "Sign in with a key of an account to connect an app; the admin key has none.",
                        code="account_key_required")
-    limits = who.key
     name = f"{(spec.appName or '').strip() or 'AIGNE CLI'} (aigne hub connect)"
     raw, challenge = keys.new_raw_key(), secrets.token_urlsafe(32)
 
-    def tx(conn) -> keys.KeyRecord:
+    def tx(conn: sqlite3.Connection) -> keys.KeyRecord:
         now = _now_ms()
         if access_sessions.live(conn, sid, now) is None:
-            raise _gone(sid)
-        record = keys.insert_key(conn, raw, name=name, role="user", account_id=who.account_id,
-                                 rpm=limits and limits.rpm, tpm=limits and limits.tpm,
-                                 daily_cap=limits and limits.daily_cap, monthly_cap=limits and limits.monthly_cap)
+            raise _gone()
+        record = keys.insert_key(conn, raw, name=name, role="user", account_id=account, rpm=limits.rpm,
+                                 tpm=limits.tpm, daily_cap=limits.daily_cap, monthly_cap=limits.monthly_cap)
         # The CLI's cipher opens with what the poll answers beside it, so at rest it is sealed
         # again with the master secret, like provider credentials.
         sealed = crypto.encrypt(settings().secret, cryptojs.seal_access_key(raw, record.id, challenge),
