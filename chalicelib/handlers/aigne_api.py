@@ -1,7 +1,7 @@
 """The AIGNE Hub routes the published `@aigne/aigne-hub` SDK and the `aigne` CLI call
-(shared/aigne-hub-v2.md): discovery, `/api/v2/{chat,image,embeddings,status}`, the model list
-and the user's info. Every model call goes through the pipeline with surface "aigne"; the
-translation lives in chalicelib/surfaces/aigne_hub. Video is one more handler of this kind.
+(shared/aigne-hub-v2.md): discovery, `/api/v2/{chat,image,video,embeddings,status}`, the model
+list and the user's info. Every model call goes through the pipeline with surface "aigne"; the
+translation lives in chalicelib/surfaces/aigne_hub. `aigne hub connect` is in connect.py.
 """
 from __future__ import annotations
 
