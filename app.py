@@ -72,6 +72,7 @@ route("POST", "/v1/models/{id+}", "gemini_api:call", dialect="gemini_generate")
 route("GET", "/__blocklet__.js", "aigne_api:blocklet", auth="none", dialect="aigne_hub")
 route("POST", "/api/v2/chat", "aigne_api:chat", dialect="aigne_hub")
 route("POST", "/api/v2/image", "aigne_api:image", dialect="aigne_hub")
+route("POST", "/api/v2/video", "aigne_api:video", dialect="aigne_hub")
 route("POST", "/api/v2/embeddings", "aigne_api:embeddings", dialect="aigne_hub")
 route("POST", "/api/v2/chat/completions", "aigne_api:chat_completions", dialect="aigne_hub")
 route("POST", "/api/v2/completions", "aigne_api:chat_completions", dialect="aigne_hub")
@@ -79,6 +80,13 @@ route("POST", "/api/v2/image/generations", "aigne_api:image_generations", dialec
 route("GET", "/api/v2/status", "aigne_api:status", auth="none", dialect="aigne_hub")
 route("GET", "/api/ai/models", "aigne_api:models", auth="none", dialect="aigne_hub")
 route("GET", "/api/user/info", "aigne_api:user_info", dialect="aigne_hub")
+# `aigne hub connect`: the CLI's session (made, polled, deleted: the session id is its credential),
+# the page it opens (the web UI's approval page), and the approval the signed-in UI sends
+route("POST", "/.well-known/service/api/access-key/session", "connect:create_session", auth="none")
+route("GET", "/.well-known/service/api/access-key/session", "connect:poll_session", auth="none")
+route("DELETE", "/.well-known/service/api/access-key/session", "connect:delete_session", auth="none")
+route("GET", "/.well-known/service/gen-simple-access-key", "connect:approval_page", auth="none")
+route("POST", "/.well-known/service/api/access-key/approve", "connect:approve")
 
 # Admin API (admin keys only)
 route("POST", "/admin/keys", "admin:create_key", auth="admin")

@@ -60,6 +60,8 @@ class Settings:
     # Video generation: the first wait between polls (it doubles up to 15 s) and the deadline.
     video_poll_s: float = 2.0
     video_timeout_s: float = 900.0
+    # How long an `aigne hub connect` session waits for its approval and its CLI
+    connect_session_ttl_s: int = 900
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -152,6 +154,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         blob_bucket=env.get("AIHUB_BLOB_BUCKET") or None,
         blob_dir=env.get("AIHUB_BLOB_DIR") or None,
         file_url_ttl_s=int(env.get("AIHUB_FILE_URL_TTL") or 3_600),
+        connect_session_ttl_s=int(env.get("AIHUB_CONNECT_SESSION_TTL") or 900),
         blob_ttl_days=float(env.get("AIHUB_BLOB_TTL_DAYS") or 7),
         public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),

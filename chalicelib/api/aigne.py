@@ -104,6 +104,14 @@ class ImageInput(_Open):
     modelOptions: ModelOptions | None = None
 
 
+class VideoInput(_Open):
+    prompt: str = Field(min_length=1)
+    seconds: str | int | float | None = None  # the SDK sends a string: "4"
+    size: str | None = None
+    model: str | None = None  # the SDK repeats modelOptions.model here
+    modelOptions: ModelOptions | None = None
+
+
 class EmbeddingInput(_Open):
     input: str | list[str] | list[int] | list[list[int]]
     modelOptions: ModelOptions | None = None
@@ -133,6 +141,10 @@ class ChatEnvelope(Envelope):
 
 class ImageEnvelope(Envelope):
     input: ImageInput  # type: ignore[assignment]
+
+
+class VideoEnvelope(Envelope):
+    input: VideoInput  # type: ignore[assignment]
 
 
 class EmbeddingEnvelope(Envelope):

@@ -23,7 +23,7 @@ Handler = Callable[[ApiRequest, object], Awaitable[ApiResponse]]
 AUTH_MODES = ("none", "key", "admin")
 # Handler modules whose work is SQLite reads and writes at length, or CPU for a good while (the
 # OpenAPI document's one build): run off the server's loop.
-OFFLOADED = frozenset({"admin", "billing", "metrics", "openapi_spec", "providers", "usage"})
+OFFLOADED = frozenset({"admin", "billing", "connect", "metrics", "openapi_spec", "providers", "usage"})
 
 # API answers are data, never a page: nothing may run, load or frame them, browsers must not
 # guess another type, and no URL leaks through Referer. A response that sets its own policy

@@ -7,6 +7,7 @@ so a client that has its answer can already find the call.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
@@ -403,12 +404,14 @@ class VideoCall:
     def __init__(self, call: Call, routes: Plan) -> None:
         self._call, self._routes = call, routes
 
-    async def run(self) -> VideoOutcome:
+    async def run(self, deadline_s: float | None = None) -> VideoOutcome:
         """Make the video (minutes, maybe: every wait is an async sleep), then settle: one call
-        record, billed per second of video at the model's second_rate."""
+        record, billed per second of video at the model's second_rate. Past `deadline_s` the
+        call is given up as a 504, recorded, its hold released (a client that waits no longer
+        must not have it made, and paid for, again behind its back when it retries)."""
         call = self._call
         make = _traced(call, lambda a, t: _make_video(a, t, call.body))
-        result = await _recorded(call, failover.run(self._routes, make, call.attempt))
+        result = await _recorded(call, _within(failover.run(self._routes, make, call.attempt), deadline_s))
         await call.settle(result.usage, ttfb_ms=result.ttfb_ms)
         return VideoOutcome(call.record.request_id, call.model, call.record.provider or "", result,
                             call.record.credits)
@@ -426,7 +429,19 @@ async def admit_video(req: ApiRequest, who: Principal, body: dict[str, Any], *, 
     return VideoCall(call, await _admit(call))
 
 
-async def video(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai") -> VideoOutcome:
-    """A video call, waited for: what a synchronous surface (AIGNE's /api/v2/video) calls. Host
-    the files with `chalicelib.blobs.download_url(blob.id, base_url)`."""
-    return await (await admit_video(req, who, body, surface=surface)).run()
+async def video(req: ApiRequest, who: Principal, body: dict[str, Any], *, surface: str = "openai",
+                deadline_s: float | None = None) -> VideoOutcome:
+    """A video call, waited for: what a synchronous surface (AIGNE's /api/v2/video) calls, with
+    the time its client waits as `deadline_s`. Host the files with
+    `chalicelib.blobs.download_url(blob.id, base_url)`."""
+    return await (await admit_video(req, who, body, surface=surface)).run(deadline_s)
+
+
+async def _within(work: Awaitable[T], deadline_s: float | None) -> T:
+    if deadline_s is None:
+        return await work
+    try:
+        return await asyncio.wait_for(work, deadline_s)
+    except TimeoutError:
+        raise ApiError(504, f"The video was not ready within {deadline_s:.0f} s, the longest this client waits; "
+                            "nothing was charged.", code="video_timeout", type="api_error") from None

@@ -1,7 +1,7 @@
 """The AIGNE Hub routes the published `@aigne/aigne-hub` SDK and the `aigne` CLI call
-(shared/aigne-hub-v2.md): discovery, `/api/v2/{chat,image,embeddings,status}`, the model list
-and the user's info. Every model call goes through the pipeline with surface "aigne"; the
-translation lives in chalicelib/surfaces/aigne_hub. Video is one more handler of this kind.
+(shared/aigne-hub-v2.md): discovery, `/api/v2/{chat,image,video,embeddings,status}`, the model
+list and the user's info. Every model call goes through the pipeline with surface "aigne"; the
+translation lives in chalicelib/surfaces/aigne_hub. `aigne hub connect` is in connect.py.
 """
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 
+from chalicelib import blobs
 from chalicelib.api import aigne as wire
 from chalicelib.api.validation import json_body, validate
+from chalicelib.api.videos import VideoCreateRequest
 from chalicelib.billing import rates
 from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor
 from chalicelib.config import settings
@@ -32,6 +34,7 @@ from chalicelib.surfaces.base import Surface
 HUB_DID = "z8ia3xzq2tMq8CRHfaXj1BTYJyYnEcHbqP8cJ"  # the AIGNE Hub blocklet the clients look for
 DISCOVERY_PATH = "/__blocklet__.js"
 DEFAULT_IMAGE_MODEL = "openai/dall-e-2"
+DEFAULT_VIDEO_MODEL = "openai/sora-2"
 
 
 # -- discovery --------------------------------------------------------------------------------
@@ -93,6 +96,29 @@ async def image(req: ApiRequest, who: Principal) -> ApiResponse:
                                                    or DEFAULT_IMAGE_MODEL))
     return await pipeline.images(req, who, body, surface=aigne_hub.NAME,
                                  render=_render_images(body.get("output_format")))
+
+
+async def video(req: ApiRequest, who: Principal) -> ApiResponse:
+    """`POST /api/v2/video`: waits for the video (the SDK allows 180 s) and answers its hosted
+    URL; billed per second. The SDK always asks for `url` and converts to what its caller wants."""
+    envelope = json_body(req.body)
+    validate(wire.VideoEnvelope, envelope)
+    video_input = envelope["input"]
+    if video_input.get("outputFileType") not in (None, "url"):
+        raise bad_request("Only outputFileType \"url\" is served for videos.", param="input.outputFileType")
+    body = media.video_request(video_input, _model(video_input.get("modelOptions"), video_input.get("model")
+                                                   or DEFAULT_VIDEO_MODEL))
+    validate(VideoCreateRequest, body)
+    done = await pipeline.video(req, who, body, surface=aigne_hub.NAME, deadline_s=VIDEO_DEADLINE_S)
+    base = blobs.base_url(req.headers)
+    charged = (translate.Billed(from_minor(done.credits), done.request_id, aigne_hub.credit_prefix())
+               if settings().billing else None)
+    which = done.model if done.model.startswith(f"{done.provider}/") else f"{done.provider}/{done.model}"
+    return json_response({
+        "videos": [{"type": "url", "url": blobs.download_url(blob.id, base), "mimeType": blob.content_type}
+                   for blob in done.result.blobs],
+        "usage": translate.usage_of(done.result.usage, charged), "model": which, "modelWithProvider": which,
+        "seconds": media.seconds_number(done.result.seconds)})
 
 
 def _render_embeddings(body: bytes, record: CallRecord) -> bytes:
@@ -160,6 +186,11 @@ async def image_generations(req: ApiRequest, who: Principal) -> ApiResponse:
     if fmt := body.get("responseFormat") or body.get("response_format"):
         internal["response_format"] = fmt
     return await pipeline.images(req, who, internal, surface=aigne_hub.NAME, render=_render_legacy_images)
+
+
+# The AIGNE SDK gives up on a video after 180 s and then retries: answer (a 504, nothing charged)
+# before it gives up, so no video is made twice behind its back.
+VIDEO_DEADLINE_S = 170.0
 
 
 # -- catalogue, status, user ------------------------------------------------------------------

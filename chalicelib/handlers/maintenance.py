@@ -13,7 +13,7 @@ from chalicelib.billing import accounting
 from chalicelib.config import previous_secret, settings
 from chalicelib.credentials import crypto, pool, recheck, sealed_headers
 from chalicelib.gateway import catalog
-from chalicelib.store import ledger
+from chalicelib.store import access_sessions, ledger
 from chalicelib.store import responses as stored_responses
 from chalicelib.store import videos as video_jobs
 from chalicelib.store import providers as rows
@@ -39,6 +39,7 @@ async def run() -> None:
                      (now // 60000 - KEEP_MINUTES,))
         stored_responses.purge_expired(conn, now)
         video_jobs.purge_expired(conn, now)
+        access_sessions.purge_expired(conn, now)
 
     await writer().run(tidy)
     await asyncio.to_thread(purge_blobs, now / 1000)

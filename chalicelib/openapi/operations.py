@@ -21,6 +21,7 @@ class Operation:
     status: str = "200"
     summary: str = ""  # else the handler's name, in words
     file_part: str = ""  # the form part that carries an upload
+    checks: tuple[str, ...] = ()  # models the handler checks its internal form with (not the body)
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -65,6 +66,13 @@ OPERATIONS: dict[str, Operation] = {
     "aigne_api:blocklet": Operation(answers=("text/javascript",), note="AIGNE Hub discovery."),
     "aigne_api:chat": Operation(body=("aigne:ChatEnvelope",), answers=_CHAT),
     "aigne_api:image": Operation(body=("aigne:ImageEnvelope",)),
+    "aigne_api:video": Operation(body=("aigne:VideoEnvelope",), checks=("videos:VideoCreateRequest",),
+                                 note="Waits for the video (a 504 `video_timeout` after 170 s, nothing charged)."),
+    "connect:create_session": Operation(note="`aigne hub connect`: a new access-key session."),
+    "connect:poll_session": Operation(note="The session, with the encrypted key once approved."),
+    "connect:delete_session": Operation(note="Ends the session."),
+    "connect:approval_page": Operation(answers=("text/html",), note="Redirects to the web UI's approval page."),
+    "connect:approve": Operation(body=("connect:Approval",), note="Issues a key for the approver's account."),
     "aigne_api:embeddings": Operation(body=("aigne:EmbeddingEnvelope", "aigne:OpenAIEmbeddings")),
     "aigne_api:chat_completions": Operation(body=("aigne:LegacyChat",), answers=_CHAT),
     "aigne_api:image_generations": Operation(body=("aigne:LegacyImages",)),
@@ -92,7 +100,8 @@ TAGS: dict[str, str] = {
     "system": "System", "metrics": "System", "openapi_spec": "System", "ui": "System",
     "openai_api": "OpenAI", "completions_api": "OpenAI", "audio_api": "OpenAI audio", "videos_api": "OpenAI videos",
     "files": "Files", "responses_api": "OpenAI Responses", "anthropic_api": "Anthropic Messages",
-    "gemini_api": "Gemini", "aigne_api": "AIGNE Hub", "admin": "Admin", "providers": "Providers",
+    "gemini_api": "Gemini", "aigne_api": "AIGNE Hub", "connect": "AIGNE Hub", "admin": "Admin",
+    "providers": "Providers",
     "billing": "Billing", "usage": "Usage",
 }
 

@@ -81,7 +81,7 @@ def create_key(
     monthly_cap: int | None = None,
 ) -> tuple[KeyRecord, str]:
     """Make a key (and its account unless one is named); returns the record and the raw key."""
-    raw = KEY_PREFIX + secrets.token_urlsafe(32)
+    raw = new_raw_key()
 
     def tx(conn: sqlite3.Connection) -> KeyRecord:
         acct = account_id
@@ -89,19 +89,32 @@ def create_key(
             acct = create_account(conn, name)
         elif conn.execute("SELECT 1 FROM accounts WHERE id = ?", (acct,)).fetchone() is None:
             raise LookupError(f"account {acct} does not exist")
-        key_id = new_id("key")
-        conn.execute(
-            "INSERT INTO api_keys (id, account_id, name, key_hash, masked, role, rpm, tpm, daily_cap, monthly_cap,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (key_id, acct, name, hash_key(raw), mask(raw), role, rpm, tpm, daily_cap, monthly_cap, now_ms()),
-        )
+        created = insert_key(conn, raw, name=name, role=role, account_id=acct, rpm=rpm, tpm=tpm,
+                             daily_cap=daily_cap, monthly_cap=monthly_cap)
         if credits_minor:
-            ledger.grant(conn, acct, credits_minor, key_id=key_id, note="granted with key")
-        created = get_key(conn, key_id)
-        assert created is not None
+            ledger.grant(conn, acct, credits_minor, key_id=created.id, note="granted with key")
         return created
 
     return store.write(tx), raw
+
+
+def new_raw_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def insert_key(conn: sqlite3.Connection, raw: str, *, name: str | None, role: str, account_id: str,
+               rpm: int | None = None, tpm: int | None = None, daily_cap: int | None = None,
+               monthly_cap: int | None = None) -> KeyRecord:
+    """Store a key of an existing account, inside the caller's transaction (only its hash)."""
+    key_id = new_id("key")
+    conn.execute(
+        "INSERT INTO api_keys (id, account_id, name, key_hash, masked, role, rpm, tpm, daily_cap, monthly_cap,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (key_id, account_id, name, hash_key(raw), mask(raw), role, rpm, tpm, daily_cap, monthly_cap, now_ms()),
+    )
+    created = get_key(conn, key_id)
+    assert created is not None
+    return created
 
 
 def version(store: Store) -> int:

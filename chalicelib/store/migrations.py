@@ -339,9 +339,19 @@ def _v10_usage_by_app(db) -> None:
     db.execute("DELETE FROM rollup_state WHERE name = 'usage_rollup'")
 
 
+def _v11_access_key_sessions(db) -> None:
+    # `aigne hub connect` (chalicelib/store/access_sessions.py); expires_at indexed for the purge
+    db["access_key_sessions"].create(
+        {"id": str, "created_at": int, "expires_at": int, "approved_at": int, "key_id": str,
+         "secret_cipher": str, "challenge": str},
+        pk="id", not_null={"created_at", "expires_at"},
+    )
+    db["access_key_sessions"].create_index(["expires_at"])
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
                               _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers,
-                              _v9_video_jobs, _v10_usage_by_app]
+                              _v9_video_jobs, _v10_usage_by_app, _v11_access_key_sessions]
 
 
 def migrate(store: Store) -> int:

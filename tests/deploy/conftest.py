@@ -79,6 +79,7 @@ def synthesise(stage: str, workdir: Path, context: dict[str, Any] | None = None)
     from infra.app import PROJECT, build
 
     assert PROJECT == ROOT
+    saved = dict(os.environ)  # chalice.cdk sets the stage's variables in this process's environment
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(workdir)  # chalice.cdk writes its package under the working directory
         for name, value in {**OFFLINE, "AWS_DEFAULT_REGION": "us-east-1"}.items():
@@ -87,6 +88,8 @@ def synthesise(stage: str, workdir: Path, context: dict[str, Any] | None = None)
         stack = build(app, stage)
         template = assertions.Template.from_stack(stack)
         app.synth()
+    os.environ.clear()
+    os.environ.update(saved)
     return Synthesis(stage, template, dict(template.to_json()), workdir / "cdk.out")
 
 

@@ -7,6 +7,7 @@ Without Node or the packages these tests skip, unless AIHUB_E2E=required (as `ma
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.fakes import videos as fv
+from tests.fakes.ideogram import form_fields
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
 from tests.integration.test_responses_surface import (
@@ -37,7 +40,10 @@ RATES = [
     {"provider": "demo", "model": "image", "type": "image", "input_rate": 0, "output_rate": 0, "image_rate": 0.01},
     {"provider": "demo", "model": "echo", "type": "chat", "input_rate": 0.000001, "output_rate": 0.000002},
     {"provider": "demo", "model": "embed", "type": "embedding", "input_rate": 0.0000001, "output_rate": 0},
+    {"provider": "openai", "model": "sora-2", "type": "video", "second_rate": 0.1},
+    {"provider": "demo", "model": "video", "type": "video", "second_rate": 0.01},
 ]
+SORA_MP4 = b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 16
 CLIENT_DID = "aihub-test-app"
 
 
@@ -56,7 +62,7 @@ def node() -> str:
 
 @pytest.fixture(scope="module")
 def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    env = {**upstream_env(fake.base_url), "AIHUB_BILLING": "on", "AIHUB_CREDIT_PREFIX": "$",
+    env = {**upstream_env(fake.base_url), "AIHUB_BILLING": "on", "AIHUB_CREDIT_PREFIX": "$", "AIHUB_VIDEO_POLL_S": "0.05",
            "AIHUB_TOPUP_URL": "https://pay.example.com/topup"}
     gateway = start_gateway(tmp_path_factory.mktemp("aigne"), env)
     with gateway.admin() as api:
@@ -417,3 +423,48 @@ def test_aigne_run_answers_through_aihub(node, fake, gw, api, key, tmp_path: Pat
     assert upstream["messages"][0] == {"role": "system", "content": [{"type": "text",
                                                                       "text": "You are a helpful assistant."}]}
     assert the_call(api, key)["stream"] == 1
+
+
+# -- video ------------------------------------------------------------------------------------
+
+
+def test_video_from_the_fake_sora(node, fake, gw, api, key):
+    fv.install_sora(fake, "video_aigne1", SORA_MP4, seconds="4", size="1280x720")
+    got = sdk(node, gw, key, "video", model="aignehub/openai/sora-2")
+    assert "error" not in got, got
+    (video,) = got["videos"]
+    # the SDK fetched the hosted URL itself and handed its caller the bytes
+    assert (video["type"], base64.b64decode(video["data"])) == ("file", SORA_MP4)
+    assert got["seconds"] == 4
+    call = assert_billed(got["usage"], api, key)
+    assert (call["provider"], call["model"], call["seconds"]) == ("openai", "sora-2", 4)
+    assert Decimal(str(call["credits"])) == 4 * Decimal("0.1")
+    (create,) = [r for r in fake.requests if r.method == "POST"]
+    assert form_fields(create) == {"model": "sora-2", "prompt": "A calm sea", "seconds": "4", "size": "1280x720"}
+
+
+def test_video_from_the_demo_provider(node, gw, api, key):
+    got = sdk(node, gw, key, "video", model="aignehub/demo/video")
+    assert "error" not in got, got
+    (video,) = got["videos"]
+    assert video["type"] == "file" and base64.b64decode(video["data"])[4:8] == b"ftyp"
+    call = assert_billed(got["usage"], api, key)
+    assert Decimal(str(call["credits"])) == got["seconds"] * Decimal("0.01")
+
+
+def test_raw_video_answer_and_bad_input(gw, key):
+    auth = {"authorization": f"Bearer {key['key']}"}
+    envelope = {"input": {"prompt": "waves", "seconds": "2", "outputFileType": "url",
+                          "modelOptions": {"model": "demo/video"}}, "agent": "$CHAT_MODEL",
+                "options": {"streaming": False}}
+    answer = httpx.post(gw.url + "/api/v2/video", json=envelope, headers=auth, timeout=60)
+    assert answer.status_code == 200, answer.text
+    (video,) = answer.json()["videos"]
+    assert video["type"] == "url" and video["mimeType"] == "video/mp4"
+    assert httpx.get(video["url"]).content[4:8] == b"ftyp"
+    assert answer.json()["seconds"] == 2 and answer.json()["model"] == "demo/video"
+    bad = httpx.post(gw.url + "/api/v2/video", json={**envelope, "input": {**envelope["input"], "seconds": "lots"}},
+                     headers=auth)
+    assert bad.status_code == 400 and "seconds" in bad.json()["error"]["message"]
+    missing = httpx.post(gw.url + "/api/v2/video", json={"input": {"seconds": "2"}}, headers=auth)
+    assert missing.status_code == 400 and "input.prompt" in missing.json()["error"]["message"]

@@ -1,7 +1,7 @@
 // The published AIGNE Hub SDK (@aigne/aigne-hub) against aihub, as its README shows it used.
 // Usage: node aigne_hub.mjs <scenario>, with AIGNE_HUB_API_URL, AIGNE_HUB_API_KEY and MODEL set;
 // prints what the SDK made of the answer as one JSON line ({"error": message} when it threw).
-import { AIGNEHubChatModel, AIGNEHubImageModel } from "@aigne/aigne-hub";
+import { AIGNEHubChatModel, AIGNEHubImageModel, AIGNEHubVideoModel } from "@aigne/aigne-hub";
 import { isAgentResponseDelta } from "@aigne/core";
 
 const options = { baseURL: process.env.AIGNE_HUB_API_URL, apiKey: process.env.AIGNE_HUB_API_KEY,
@@ -67,6 +67,10 @@ const scenarios = {
   async image() {
     const model = new AIGNEHubImageModel(options);
     return await model.invoke({ prompt: "A tiny red square", n: 1, size: "256x256", outputFileType: "file" });
+  },
+  async video() {
+    const model = new AIGNEHubVideoModel(options);
+    return await model.invoke({ prompt: "A calm sea", seconds: "4", size: "1280x720", outputFileType: "file" });
   },
 };
 

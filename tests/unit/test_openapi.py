@@ -74,7 +74,8 @@ def test_every_wire_model_a_handler_validates_with_is_described(endpoint: Endpoi
     """A handler that names a wire model (validates a body or a query with it) has it in the
     table of operations, so a new route's model cannot be forgotten."""
     named = set(re.findall(r"\b[A-Z]\w+", inspect.getsource(endpoint.handler()))) & _wire_models()
-    assert named <= {ref.partition(":")[2] for ref in described(endpoint.handler_ref).models}
+    op = described(endpoint.handler_ref)
+    assert named <= {ref.partition(":")[2] for ref in (*op.models, *op.checks)}
 
 
 @pytest.mark.parametrize("method, template, name", [

@@ -4,6 +4,7 @@ import { Loading } from "./components/ui";
 import { useHashRoute } from "./hooks";
 import { Account } from "./pages/Account";
 import { ApiReference } from "./pages/ApiReference";
+import { Connect } from "./pages/Connect";
 import { Dashboard } from "./pages/Dashboard";
 import { Keys } from "./pages/Keys";
 import { Playground } from "./pages/Playground";
@@ -83,7 +84,10 @@ function Shell({ keyValue, admin, signOut }: { keyValue: string; admin: boolean;
   const session = useMemo<Session>(() => ({ key: keyValue, admin, signOut }), [keyValue, admin, signOut]);
   const route = useHashRoute();
   const pages = PAGES.filter((p) => (admin ? !p.userOnly : !p.adminOnly));
-  const page = pages.find((p) => p.path === route.path);
+  // The page `aigne hub connect` opens is reached by its link only, never from the menu.
+  const page: Pick<Page, "render"> | undefined = route.path === "/connect"
+    ? { render: () => <Connect params={route.params} /> }
+    : pages.find((p) => p.path === route.path);
   const mainRef = useRef<HTMLElement>(null);
   const first = useRef(true);
 

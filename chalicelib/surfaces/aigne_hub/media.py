@@ -40,3 +40,24 @@ def images(answer: dict[str, Any], output_format: str | None) -> list[dict[str, 
         elif item.get("b64_json"):
             out.append({"type": "file", "data": item["b64_json"], "mimeType": mime})
     return out
+
+
+# The VideoModelInput keys every video provider here reads; the rest (aspectRatio,
+# negativePrompt, ...) no adapter takes, so they are not passed on.
+VIDEO_PARAMS = ("seconds", "size")
+
+
+def video_request(video_input: dict[str, Any], model: str) -> dict[str, Any]:
+    """A validated `VideoModelInput` -> the internal (OpenAI videos) body; as for images,
+    `modelOptions` wins over the top level."""
+    body: dict[str, Any] = {"model": model, "prompt": video_input["prompt"]}
+    for source in (video_input, video_input.get("modelOptions") or {}):
+        body.update({key: source[key] for key in VIDEO_PARAMS if source.get(key) is not None})
+    if "seconds" in body:
+        body["seconds"] = str(body["seconds"])  # the pipeline's validation takes OpenAI's string
+    return body
+
+
+def seconds_number(seconds: float) -> int | float:
+    """The client's schema wants a number; a whole one is written as such (4, not 4.0)."""
+    return int(seconds) if float(seconds).is_integer() else seconds
