@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chalicelib.cli.commands import command, given, group, names, on_off, optional, pairs, secret_value, when
+from chalicelib.cli.commands import amount, command, given, group, names, on_off, optional, pairs, secret_value, when
 from chalicelib.cli.output import show
 from chalicelib.cli.runtime import admin_call
 
@@ -49,7 +49,7 @@ def add_keys(sub: Any) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--role", choices=["user", "admin"], default="user")
     p.add_argument("--account-id", help="an existing account (default: a new one)")
-    p.add_argument("--credits", type=float, help="credits granted to a new account")
+    p.add_argument("--credits", type=amount, help="credits granted to a new account")
     p.add_argument("--rpm", type=int, help="requests per minute")
     p.add_argument("--tpm", type=int, help="tokens per minute")
     p = command(g, "list", "list keys (masked)", "aihub keys list --account-id acct_123", keys_list)
@@ -60,8 +60,8 @@ def add_keys(sub: Any) -> None:
     p.add_argument("--name", default=S)
     p.add_argument("--rpm", type=optional(int), default=S, help="requests per minute, or none")
     p.add_argument("--tpm", type=optional(int), default=S, help="tokens per minute, or none")
-    p.add_argument("--daily-cap", type=optional(float), default=S, help="credits per UTC day, or none")
-    p.add_argument("--monthly-cap", type=optional(float), default=S, help="credits per UTC month, or none")
+    p.add_argument("--daily-cap", type=optional(amount), default=S, help="credits per UTC day, or none")
+    p.add_argument("--monthly-cap", type=optional(amount), default=S, help="credits per UTC month, or none")
     p.add_argument("--expires-at", type=optional(when), default=S, help="ISO 8601 date or time (UTC), or none")
     p = command(g, "revoke", "revoke a key", "aihub keys revoke key_123", keys_revoke)
     p.add_argument("id")
@@ -303,7 +303,7 @@ def add_credits(sub: Any) -> None:
     p = command(g, "add", "grant, top up or refund credits",
                 "aihub credits add acct_123 100 --kind grant --expires-at 2026-12-31", credits_add)
     p.add_argument("account_id")
-    p.add_argument("amount", type=float)
+    p.add_argument("amount", type=amount)
     p.add_argument("--kind", choices=["grant", "topup", "refund"], default="grant")
     p.add_argument("--expires-at", type=when, default=S, help="ISO 8601 date or time, UTC (grants only)")
     p.add_argument("--note", default=S)

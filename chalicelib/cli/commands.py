@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from datetime import UTC, datetime
 from typing import Any, Callable
@@ -44,6 +45,17 @@ def optional(kind: Callable[[str], Any]) -> Callable[[str], Any]:
         return None if raw.lower() == NONE else kind(raw)
     parse.__name__ = getattr(kind, "__name__", "value")
     return parse
+
+
+def amount(raw: str) -> float:
+    """A finite number: JSON has no NaN, and the API would read it as no amount at all."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a finite number")
+    return value
 
 
 def pairs(raw: str) -> dict[str, str]:
