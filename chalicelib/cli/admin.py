@@ -4,7 +4,18 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from chalicelib.cli.commands import amount, command, given, group, names, on_off, optional, pairs, secret_value, when
+from chalicelib.cli.commands import (
+    amount,
+    command,
+    given,
+    group,
+    names,
+    on_off,
+    optional,
+    pairs,
+    secret_value,
+    when,
+)
 from chalicelib.cli.output import show
 from chalicelib.cli.runtime import admin_call
 

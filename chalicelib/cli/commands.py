@@ -5,8 +5,9 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Callable
+from typing import Any
 
 
 def command(group: Any, name: str, help: str, example: str,
@@ -30,9 +31,9 @@ def when(raw: str) -> int:
     if raw.isdigit():
         return int(raw)
     try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(raw)  # 3.11 reads a trailing Z
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 date (2026-12-31 or 2026-12-31T18:00:00Z)")
+        raise argparse.ArgumentTypeError(f"{raw!r} is not an ISO 8601 date (2026-12-31 or 2026-12-31T18:00:00Z)") from None
     return int((moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp() * 1000)
 
 

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Sequence
+from typing import Any
 
 # Fields holding epoch milliseconds (the API's unit), shown as ISO 8601 in tables.
 _TIME_SUFFIXES = ("_at", "_until")

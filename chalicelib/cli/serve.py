@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import sys
+
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 

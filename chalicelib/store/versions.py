@@ -8,7 +8,8 @@ cache was built at; so every process sees a change at its next request, not afte
 """
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from chalicelib.store.shared import store
 

@@ -17,7 +17,14 @@ import orjson
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
-from tests.support.gateway import ROOT, TEST_SECRET, Gateway, free_port, start_gateway, upstream_env
+from tests.support.gateway import (
+    ROOT,
+    TEST_SECRET,
+    Gateway,
+    free_port,
+    start_gateway,
+    upstream_env,
+)
 
 CHAT = {"id": "chatcmpl-x", "object": "chat.completion", "created": 1, "model": "m1",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"}, "finish_reason": "stop"}],
@@ -42,7 +49,7 @@ def elsewhere(tmp_path: Path) -> Path:
 def run(gw: Gateway, cwd: Path, *args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
     env = {"AIHUB_DB": str(gw.db_path), "AIHUB_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=cwd, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     if ok:
         assert done.returncode == 0, done.stderr
         assert done.stderr.startswith(f"database: {gw.db_path}"), done.stderr
@@ -176,7 +183,7 @@ def test_a_missing_database_is_refused_by_name_not_created(elsewhere: Path) -> N
     missing = elsewhere / "nowhere" / "aihub.db"
     env = {"AIHUB_DB": str(missing), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "chalicelib.cli", "keys", "list"], cwd=elsewhere, env=env,
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert str(missing) in done.stderr and "AIHUB_DB" in done.stderr
     assert not missing.exists()
