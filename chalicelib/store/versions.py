@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
 T = TypeVar("T")
@@ -24,8 +25,8 @@ TRIGGERED: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def current(name: str) -> int:
-    row = store().query_one("SELECT value FROM versions WHERE name = ?", (name,))
+def current(name: str, db: Store | None = None) -> int:
+    row = (db or store()).query_one("SELECT value FROM versions WHERE name = ?", (name,))
     return row[0] if row else 0
 
 
@@ -35,14 +36,16 @@ class Versioned(Generic[T]):
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self._name, self._load = name, load
         self._value: T | None = None
-        self._version: int | None = None
+        self._stamp: tuple[Store, int] | None = None
 
     def get(self) -> T:
         # The counter first: a change committed after this read is caught by the next call,
-        # never hidden under the counter value read here.
-        version = current(self._name)
-        if self._value is None or version != self._version:
-            self._value, self._version = self._load(), version
+        # never hidden under the counter value read here. The store too: another database
+        # (tests, a reset) has counters of its own.
+        db = store()
+        stamp = (db, current(self._name, db))
+        if self._value is None or stamp != self._stamp:  # a Store compares by identity
+            self._value, self._stamp = self._load(), stamp
         return self._value
 
     def invalidate(self) -> None:
