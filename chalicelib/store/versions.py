@@ -3,11 +3,14 @@
 Each counter lives in the `versions` table and is bumped in the same transaction as the
 change: by the code for api_keys (store.keys), by triggers for providers, credentials and
 model_rates (migration v11), so no writer (API, CLI, another process, a future module) can
-forget it. A reader compares one primary-key SELECT of a few microseconds with the value its
-cache was built at; so every process sees a change at its next request, not after a TTL.
+forget it. A reader compares the counter with the value its cache was built at. The counters
+are read together, in one SELECT, at most once per READ_EVERY_S: one read per request however
+many caches it consults (on EFS each read is a lock round trip), and a change is seen by every
+process within that time, not after a TTL of seconds.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
@@ -25,9 +28,17 @@ TRIGGERED: dict[str, tuple[str, ...] | None] = {
 }
 
 
+READ_EVERY_S = 0.05
+_read: tuple[Store, float, dict[str, int]] | None = None
+
+
 def current(name: str, db: Store | None = None) -> int:
-    row = (db or store()).query_one("SELECT value FROM versions WHERE name = ?", (name,))
-    return row[0] if row else 0
+    global _read
+    db = db or store()
+    now = time.monotonic()
+    if _read is None or _read[0] is not db or now - _read[1] >= READ_EVERY_S:
+        _read = (db, now, {n: v for n, v in db.query("SELECT name, value FROM versions")})
+    return _read[2].get(name, 0)
 
 
 class Versioned(Generic[T]):

@@ -15,8 +15,9 @@ SECRET = "unit-master-secret-0123456789-0123456789"
 
 
 @pytest.fixture
-def db(local_env):
+def db(local_env, monkeypatch):
     local_env({"AIHUB_SECRET": SECRET})
+    monkeypatch.setattr(versions, "READ_EVERY_S", 0)  # each read sees the last write
     return store()
 
 
@@ -66,6 +67,15 @@ def test_rates_move_their_counter(db):
         "INSERT INTO model_rates (provider, model, type, input_rate, output_rate, created_at, updated_at)"
         " VALUES ('mine', 'm1', 'chat', 5, 7, 1, 1)"))
     assert rates.rate_for("mine", "m1").input_rate == 5  # a raw SQL writer, seen at the next read
+
+
+def test_counters_are_read_at_most_once_per_interval(db, monkeypatch):
+    monkeypatch.setattr(versions, "READ_EVERY_S", 3600)
+    before = versions.current("providers")
+    rows.upsert_provider(db, "mine", {"kind": "openai", "enabled": 1})
+    assert versions.current("providers") == before  # within the interval: the counters read before
+    monkeypatch.setattr(versions, "READ_EVERY_S", 0)
+    assert versions.current("providers") == before + 1
 
 
 def test_a_cache_rebuilds_only_when_its_counter_moves(db):
