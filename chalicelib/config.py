@@ -127,9 +127,20 @@ def _on(value: str | None, default: bool) -> bool:
     return value.strip().lower() in ("on", "true", "1", "yes")
 
 
+def default_db_path(env: dict[str, str]) -> str:
+    """Without AIHUB_DB: data/aihub.db of the source checkout (where `make serve` runs), whatever
+    the current folder, so the CLI run from anywhere finds the server's database; installed
+    elsewhere (no checkout around the package), the user's data folder."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "app.py").is_file():
+        return str(root / "data" / "aihub.db")
+    base = Path(env.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return str(base / "aihub" / "aihub.db")
+
+
 def from_env(environ: dict[str, str] | None = None) -> Settings:
     env = dict(os.environ if environ is None else environ)
-    db_path = env.get("AIHUB_DB") or str(Path("data") / "aihub.db")
+    db_path = env.get("AIHUB_DB") or default_db_path(env)
     admin_key, admin_key_error = _admin_key(env)
     return Settings(
         db_path=db_path,

@@ -1,14 +1,11 @@
-"""The rate of a (provider, model), cached briefly per process like the provider catalogue."""
+"""The rate of a (provider, model), cached per process until any rate changes anywhere
+(store.versions)."""
 from __future__ import annotations
-
-import time
 
 from chalicelib.billing.cost import Rate
 from chalicelib.store import rates as rows
 from chalicelib.store.shared import store
-
-TTL_SECONDS = 5.0
-_cache: tuple[float, dict[tuple[str, str], Rate]] | None = None
+from chalicelib.store.versions import Versioned
 
 
 def _rate(row: dict) -> Rate:
@@ -18,14 +15,16 @@ def _rate(row: dict) -> Rate:
                 meta.get("max_output_tokens"))
 
 
+def _load() -> dict[tuple[str, str], Rate]:
+    return {(r["provider"], r["model"]): _rate(r) for r in rows.list_rates(store(), include_deprecated=False)}
+
+
+_cache = Versioned("model_rates", _load)
+
+
 def all_rates() -> dict[tuple[str, str], Rate]:
     """Every active (not deprecated) rate."""
-    global _cache
-    now = time.monotonic()
-    if _cache is None or _cache[0] < now:
-        found = {(r["provider"], r["model"]): _rate(r) for r in rows.list_rates(store(), include_deprecated=False)}
-        _cache = (now + TTL_SECONDS, found)
-    return _cache[1]
+    return _cache.get()
 
 
 def rate_for(provider: str, model: str) -> Rate | None:
@@ -33,5 +32,4 @@ def rate_for(provider: str, model: str) -> Rate | None:
 
 
 def invalidate() -> None:
-    global _cache
-    _cache = None
+    _cache.invalidate()

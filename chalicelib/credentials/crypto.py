@@ -19,8 +19,13 @@ MIN_SECRET = 32
 
 class SecretMissing(ApiError):
     def __init__(self) -> None:
+        from chalicelib.config import secret_file, settings
+
+        kept = secret_file(settings().db_path)
         super().__init__(503, "AIHUB_SECRET (32+ characters) is not set, so provider credentials cannot be "
-                              "stored or read.", code="secret_not_configured", type="api_error")
+                              f"stored or read. Set it, or let `aihub serve` generate one: it keeps it in {kept} "
+                              "(beside the database) and reads it from there.", code="secret_not_configured",
+                         type="api_error")
 
 
 @lru_cache(maxsize=4)

@@ -4,8 +4,8 @@ Each process keeps the SWRR state of every provider's pool (nginx's algorithm: e
 each member's weight to its running score, takes the highest, and subtracts the total from
 it), so the picks interleave evenly and follow the weights exactly over any window of
 sum(weights) calls. Each process converges on its own, so the split is also right across
-processes. The pool is reloaded from the database every few seconds (other processes may
-disable or add keys); a change made by this process reloads it at once.
+processes. The pool is reloaded when any credential changes anywhere (store.versions: another
+process or the CLI may disable or add keys), checked at each pick.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from chalicelib.providers import registry
 from chalicelib.providers.base import Credential, ProviderSpec
 from chalicelib.store import providers as rows
 from chalicelib.store.shared import store
+from chalicelib.store.versions import Versioned
 
-TTL_SECONDS = 5.0
 COOLDOWN_DIVISOR = 4  # a rate-limited credential keeps a quarter of its weight for a while
 
 
@@ -37,12 +37,10 @@ class Member:
 
 @dataclass(slots=True)
 class _Snapshot:
-    expires: float
     members: dict[str, list[Member]]  # provider -> active members
     configured: set[str]  # providers with any credential row (active or not)
 
 
-_snapshot: _Snapshot | None = None
 _scores: dict[str, int] = {}  # credential id -> SWRR running score, kept across reloads
 
 
@@ -56,19 +54,18 @@ def _load() -> _Snapshot:
             value = crypto.decrypt(secret, row["secret"], row["id"])
             members.setdefault(row["provider"], []).append(
                 Member(Credential(row["id"], value), max(1, row["weight"]), row["cooldown_until"]))
-    return _Snapshot(time.monotonic() + TTL_SECONDS, members, configured)
+    return _Snapshot(members, configured)
+
+
+_snapshot = Versioned("credentials", _load)
 
 
 def _current() -> _Snapshot:
-    global _snapshot
-    if _snapshot is None or _snapshot.expires < time.monotonic():
-        _snapshot = _load()
-    return _snapshot
+    return _snapshot.get()
 
 
 def invalidate() -> None:
-    global _snapshot
-    _snapshot = None
+    _snapshot.invalidate()
 
 
 def swrr(members: list[Member], now_ms: int) -> Member:

@@ -2,21 +2,18 @@
 
 A row named like a built-in provider overrides its settings (base URL, enabled, timeouts...);
 any other row adds a provider of the operator's own, served by the adapter its `kind` names.
-Cached for a few seconds per process; an admin change made here drops the cache at once.
+Cached per process until any provider row changes anywhere (store.versions).
 """
 from __future__ import annotations
 
 import dataclasses
-import time
 from typing import Any
 
 from chalicelib.providers import registry
 from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import providers as rows
 from chalicelib.store.shared import store
-
-TTL_SECONDS = 5.0
-_cache: tuple[float, dict[str, ProviderSpec]] | None = None
+from chalicelib.store.versions import Versioned
 
 
 def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
@@ -55,20 +52,22 @@ def spec_from_row(row: dict[str, Any]) -> ProviderSpec:
                         **{k: v for k, v in overrides.items() if k != "base_url_env"})
 
 
+def _load() -> dict[str, ProviderSpec]:
+    kinds = registry.kinds()
+    merged = {name: spec for name, spec in registry.BUILTIN.items() if spec.kind in kinds}
+    for row in rows.list_providers(store()):
+        if row["kind"] in kinds:
+            merged[row["name"]] = spec_from_row(row)
+    return merged
+
+
+_cache = Versioned("providers", _load)
+
+
 def providers(*, include_disabled: bool = False) -> dict[str, ProviderSpec]:
-    global _cache
-    now = time.monotonic()
-    if _cache is None or _cache[0] < now:
-        kinds = registry.kinds()
-        merged = {name: spec for name, spec in registry.BUILTIN.items() if spec.kind in kinds}
-        for row in rows.list_providers(store()):
-            if row["kind"] in kinds:
-                merged[row["name"]] = spec_from_row(row)
-        _cache = (now + TTL_SECONDS, merged)
-    specs = _cache[1]
+    specs = _cache.get()
     return specs if include_disabled else {n: s for n, s in specs.items() if s.enabled}
 
 
 def invalidate() -> None:
-    global _cache
-    _cache = None
+    _cache.invalidate()

@@ -21,7 +21,7 @@ from chalicelib.credentials import health, pool
 from chalicelib.errors import ApiError
 from chalicelib.gateway.resolve import Plan
 from chalicelib.providers import registry
-from chalicelib.providers.base import Adapter, Target, UpstreamError
+from chalicelib.providers.base import Adapter, ProviderSpec, Target, UpstreamError
 
 T = TypeVar("T")
 BACKOFF_BASE_S = 0.05
@@ -45,8 +45,22 @@ def targets(plan: Plan, tried: set[str]) -> Iterator[Target]:
             yield Target(spec, model, credential)
 
 
+def how_to_add_credential(spec: ProviderSpec) -> str:
+    """The three ways to give a provider a credential, for a first run's error."""
+    ways = [f"set {spec.key_env} in the server's environment"] if spec.key_env else []
+    ways += [f"run `aihub credentials add {spec.name} --value -` (the key on stdin)",
+             "or add one on the Providers page of the web UI"]
+    return f"To add one for {spec.name}: " + ", ".join(ways) + "."
+
+
 def no_credential_left(plan: Plan) -> ApiError:
     names = ", ".join(spec.name for spec, _ in plan.routes)
+    unserved = [spec for spec, _ in plan.routes if pool.active_count(spec) == 0]
+    if len(unserved) == len(plan.routes):
+        # Nothing to retry: a configuration problem. x-should-retry stops the OpenAI and
+        # Anthropic SDKs from retrying a 503 before the user sees this message.
+        return ApiError(503, f"No active credential for '{plan.model}' ({names}). {how_to_add_credential(unserved[0])}",
+                        code="no_active_credential", type="api_error", headers={"x-should-retry": "false"})
     return ApiError(503, f"No active credential is left to serve '{plan.model}' ({names}).",
                     code="no_active_credential", type="api_error")
 

@@ -23,9 +23,21 @@ class Plan:
     pinned: bool
 
 
-def _not_configured(model: str, names: list[str]) -> ApiError:
-    return ApiError(503, f"No provider that serves '{model}' has an active credential ({', '.join(names)}).",
-                    code="provider_not_configured", type="api_error")
+def how_to_add_credential(spec: ProviderSpec) -> str:
+    """The three ways to give a provider a credential, for a first run's error."""
+    ways = [f"set {spec.key_env} in the server's environment"] if spec.key_env else []
+    ways += [f"run `aihub credentials add {spec.name} --value -` (the key on stdin)",
+             "or add one on the Providers page of the web UI"]
+    return f"To add one for {spec.name}: " + ", ".join(ways) + "."
+
+
+def _not_configured(model: str, specs: list[ProviderSpec]) -> ApiError:
+    # Not worth a retry: x-should-retry stops the OpenAI and Anthropic SDKs from retrying this 503
+    # before the user sees how to fix it.
+    names = ", ".join(spec.name for spec in specs)
+    return ApiError(503, f"No provider that serves '{model}' has an active credential ({names}). "
+                         f"{how_to_add_credential(specs[0])} Changes take effect at the next request.",
+                    code="provider_not_configured", type="api_error", headers={"x-should-retry": "false"})
 
 
 def _bare_candidates(model: str, known: dict[str, ProviderSpec]) -> list[tuple[str, str]]:
@@ -47,7 +59,7 @@ def plan(model: str) -> Plan:
         if not spec.enabled:
             raise ApiError(503, f"Provider {prefix} is disabled.", code="provider_disabled", type="api_error")
         if not pool.active_count(spec):
-            raise _not_configured(model, [prefix])
+            raise _not_configured(model, [spec])
         return Plan(model, ((spec, spec.upstream_model(rest)),), pinned=True)
     candidates = [
         (known[p], m) for p, m in _bare_candidates(model, known)
@@ -58,6 +70,6 @@ def plan(model: str) -> Plan:
     if routes:
         return Plan(model, routes, pinned=False)
     if candidates:
-        raise _not_configured(model, [spec.name for spec, _ in candidates])
+        raise _not_configured(model, [spec for spec, _ in candidates])
     raise ApiError(404, f"The model '{model}' does not exist or no provider serves it. "
                         "Name it as 'provider/model' (GET /v1/models lists them).", code="model_not_found")

@@ -349,9 +349,23 @@ def _v11_access_key_sessions(db) -> None:
     db["access_key_sessions"].create_index(["expires_at"])
 
 
+def _v12_catalogue_counters(db) -> None:
+    # Providers, credentials and rates get change counters like api_keys (v7), bumped by
+    # triggers in the changing transaction, so every process's caches follow within a request.
+    from chalicelib.store.versions import TRIGGERED
+
+    for table, columns in TRIGGERED.items():
+        db.execute("INSERT OR IGNORE INTO versions (name, value) VALUES (?, 0)", (table,))
+        bump = f"BEGIN UPDATE versions SET value = value + 1 WHERE name = '{table}'; END"
+        update = f"UPDATE OF {', '.join(columns)}" if columns else "UPDATE"
+        for event in ("INSERT", update, "DELETE"):
+            trigger = f"{table}_{event.split()[0].lower()}_version"
+            db.execute(f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON {table} {bump}")
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
                               _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers,
-                              _v9_video_jobs, _v10_usage_by_app, _v11_access_key_sessions]
+                              _v9_video_jobs, _v10_usage_by_app, _v11_access_key_sessions, _v12_catalogue_counters]
 
 
 def migrate(store: Store) -> int:

@@ -350,12 +350,12 @@ def test_cli_manages_credentials_without_printing_secrets(gw, fake):
 
     added = cli("providers", "add", "clip", "--kind", "openai", "--base-url", fake.base_url + "/clip/v1")
     assert added.returncode == 0, added.stderr
-    made = cli("credentials", "add", "clip", "--value", "-", "--no-check", stdin=KEY_B)
+    made = cli("credentials", "add", "clip", "--value", "-", "--no-check", "--json", stdin=KEY_B)
     assert made.returncode == 0 and KEY_B not in made.stdout and KEY_B[-4:] in made.stdout
     listed = cli("credentials", "list", "clip")
     assert listed.returncode == 0 and KEY_B not in listed.stdout
     cred_id = orjson.loads(made.stdout)["id"]
     fake.route("GET", "/clip/v1/models", status=401, json={"error": {"message": "no"}})
-    checked = cli("credentials", "check", cred_id)
+    checked = cli("credentials", "check", cred_id, "--json")
     assert checked.returncode == 0 and orjson.loads(checked.stdout)["ok"] is False
     assert cli("providers", "delete", "clip").returncode == 0

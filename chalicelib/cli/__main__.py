@@ -1,0 +1,4 @@
+"""`python -m chalicelib.cli`."""
+from chalicelib.cli import main
+
+raise SystemExit(main())
