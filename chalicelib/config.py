@@ -40,6 +40,8 @@ class Settings:
     # pool_timeout_s instead of queueing behind everyone else's calls.
     pool_timeout_s: float = 5.0
     pool_max_connections: int = 1000
+    # Upstream HTTP under httpx's API: "aiohttp" (faster per call and per chunk) or "httpx" (its own pool).
+    http_transport: str = "aiohttp"
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
     # The largest request body: the OpenAI routes carry conversations and images, the admin
@@ -144,6 +146,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
+        http_transport="httpx" if (env.get("AIHUB_HTTP_TRANSPORT") or "").strip().lower() == "httpx" else "aiohttp",
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
         max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
         max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),

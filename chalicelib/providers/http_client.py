@@ -2,6 +2,8 @@
 
 httpx pools are bound to the loop that made them; the ASGI server has one loop for its life,
 the Chalice front one per thread, so a client per loop keeps connections warm in both.
+Under the httpx API the connections are aiohttp's (chalicelib/providers/aiohttp_transport.py)
+unless AIHUB_HTTP_TRANSPORT=httpx.
 """
 from __future__ import annotations
 
@@ -26,14 +28,22 @@ def client() -> httpx.AsyncClient:
     found = _clients.get(loop_id)
     if found is None or found.is_closed:
         cfg = settings()
+        limits = httpx.Limits(max_connections=cfg.pool_max_connections,
+                              max_keepalive_connections=min(100, cfg.pool_max_connections), keepalive_expiry=60)
         found = _clients[loop_id] = httpx.AsyncClient(
             timeout=timeout(cfg.read_timeout_s, cfg.connect_timeout_s),
-            limits=httpx.Limits(max_connections=cfg.pool_max_connections,
-                                max_keepalive_connections=min(100, cfg.pool_max_connections), keepalive_expiry=60),
+            limits=limits,
+            transport=_aiohttp(limits) if cfg.http_transport == "aiohttp" else None,
             # One client serves every tenant: a provider's Set-Cookie must never be replayed.
             cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
         )
     return found
+
+
+def _aiohttp(limits: httpx.Limits) -> httpx.AsyncBaseTransport:
+    from chalicelib.providers.aiohttp_transport import GatewayTransport  # aiohttp: only once a call is made
+
+    return GatewayTransport(limits)
 
 
 async def aclose_all() -> None:
