@@ -34,8 +34,10 @@ def client() -> httpx.AsyncClient:
             timeout=timeout(cfg.read_timeout_s, cfg.connect_timeout_s),
             limits=limits,
             transport=_aiohttp(limits) if cfg.http_transport == "aiohttp" else None,
-            # One client serves every tenant: a provider's Set-Cookie must never be replayed.
-            cookies=httpx.Cookies(CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))),
+            # One client serves every tenant: a provider's Set-Cookie must never be replayed. The
+            # jar itself, not httpx.Cookies(jar): the client copies a Cookies into a new jar,
+            # dropping the policy (which let cookies through until issue 14's test caught it).
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
     return found
 
