@@ -103,8 +103,9 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
                     results["billing"]["rows"] += got["rows"]
                     results["billing"]["summary"] += got["summary"]
                 results["billing"]["checks"].append({"journal": journal, "accounts": scenarios.billing_check(pair)})
-        _progress("cold start")
-        results["cold_start"] = scenarios.cold_start(tmp, plan)
+        _progress("cold start: GET /health and the first chat completion through the Lambda handler")
+        with ExitStack() as sub:
+            results["cold_start"] = scenarios.cold_start(tmp, start_upstream(sub), plan)
     _progress(f"usage analytics over {plan.analytics_calls:,} calls (tests.bench.analytics, own process)")
     results["analytics"] = offline.analytics(plan.analytics_calls, plan.analytics_repeat)
     _progress("SQLite contention, 8 processes x 250 writes (tests.deploy.contention_bench, own process)")
