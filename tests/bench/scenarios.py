@@ -187,7 +187,8 @@ event = {
                        "identity": {"sourceIp": "127.0.0.1"}},
 }
 response = app.app(event, None)
-heavy = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson")
+heavy = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson",
+         "prometheus_client")
 print("COLD " + json.dumps({"status": response["statusCode"], "body": response["body"][:300],
                   "imported": {m: m in sys.modules for m in heavy}, "modules": len(sys.modules)}), flush=True)
 """
@@ -230,6 +231,7 @@ def cold_start(tmp: Path, upstream: Upstream, plan: Plan) -> list[Row]:
     env = {**bench_env(), **upstream_env(upstream.base_url), "AIHUB_DB": str(tmp / "cold.db"),
            "AIHUB_ADMIN_KEY": "bench-admin-key-0123456789abcdef-0123"}
     key = _cold_user_key(env)
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "aihub-bench"  # what a Lambda sets: its observers, not the server's
     rows = []
     for label, path, chat in COLD_PATHS:
         child_env = {**env, "BENCH_PATH": path, **({"BENCH_KEY": key} if chat else {})}
