@@ -278,7 +278,33 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_recording(results["recording"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
+    if "litellm" in results:
+        parts.append(render_litellm(results["litellm"]))
     return "\n\n".join(parts)
+
+
+LITELLM_TTFT: list[Column] = [
+    ("target", "target", text), ("n", "n", integer), ("TTFT p50", "ttft_p50_ms", ms),
+    ("added TTFT p50", "added_ttft_p50_ms", added),
+]
+LITELLM_THROUGHPUT: list[Column] = [
+    ("target", "target", text), ("conc", "concurrency", integer), ("calls", "calls", integer),
+    ("req/s", "rps", integer), ("p50 ms", "p50_ms", ms), ("gateway CPU ms/call", "gateway_cpu_ms_per_call", ms),
+]
+
+
+def render_litellm(section: dict[str, Any]) -> str:
+    title = "11) Side by side with LiteLLM's proxy: same fake upstream, same client, one worker each"
+    if "skipped" in section:
+        return f"{title}: skipped ({section['skipped']})"
+    note = f" ({section['note']})" if section.get("note") else ""
+    return "\n\n".join([
+        table(f"{title}{note}; non-streamed chat, concurrency 1, interleaved; 'added' = minus direct",
+              LATENCY, section["latency"]),
+        table("11b) Streamed chat, concurrency 1: added time to the first SSE data chunk", LITELLM_TTFT, section["ttft"]),
+        table("11c) Closed loop, 16 connections: calls/s and CPU per call of the gateway's processes",
+              LITELLM_THROUGHPUT, section["throughput"]),
+    ])
 
 
 def save(results: dict[str, Any], path: Path) -> None:

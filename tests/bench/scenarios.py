@@ -134,13 +134,15 @@ def _throughput_row(label: str, target: dict[str, Any], pids: dict[str, int], pl
     }
 
 
-def throughput(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list[Row]:
-    """Closed loop, 16 keep-alive connections; CPU from /proc/<pid>/stat over the measured part."""
+def throughput(upstream: Upstream, gateways: list[GatewayUnderTest], plan: Plan) -> list[Row]:
+    """Closed loop, 16 keep-alive connections; CPU from /proc/<pid>/stat (the gateway's process
+    and its workers) over the measured part. The first gateway also serves demo/echo."""
     up_pid = upstream.process.pid
+    gw = gateways[0]
     return [
         _throughput_row("direct -> upstream", direct_target(upstream), {"upstream": up_pid}, plan),
-        _throughput_row(f"gateway, journal={gw.label}", gateway_target(gw),
-                        {"gateway": gw.pid, "upstream": up_pid}, plan),
+        *(_throughput_row(f"gateway, journal={g.label}", gateway_target(g), {"gateway": g.pid, "upstream": up_pid},
+                          plan) for g in gateways),
         _throughput_row(f"gateway demo/echo, journal={gw.label}", gateway_target(gw, model="demo/echo"),
                         {"gateway": gw.pid}, plan),
     ]

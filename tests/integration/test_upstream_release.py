@@ -387,3 +387,19 @@ def test_a_model_id_that_is_not_latin_1_does_not_break_the_stream(fake, env):
     run(main)
     assert sent[0]["status"] == 200 and (b"x-aihub-model", b"gpt-4o-?") in sent[0]["headers"]
     assert sent[-1] == {"type": "http.response.body", "body": b""}
+
+
+@pytest.mark.parametrize(("server", "setting", "expected"), [
+    (False, None, httpx.AsyncHTTPTransport),  # a Lambda: no aiohttp import on the cold start
+    (True, None, GatewayTransport),  # `aihub serve`
+    (True, "httpx", httpx.AsyncHTTPTransport),
+    (False, "aiohttp", GatewayTransport),
+])
+def test_the_transport_is_aiohttp_in_the_server_unless_set(server, setting, expected, env, monkeypatch):
+    env({"AIHUB_HTTP_TRANSPORT": setting} if setting else {})
+    monkeypatch.setattr(http_client, "_server", server)
+
+    async def main() -> None:
+        assert type(http_client.client()._transport) is expected  # type: ignore[attr-defined]
+
+    run(main)
