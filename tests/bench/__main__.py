@@ -53,16 +53,19 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
         delete = start_gateway_process(stack, tmp, upstream, "delete", "delete")
         # `aihub serve --workers 2` for the concurrency rows: one process per core.
         two = start_gateway_process(stack, tmp, upstream, "wal, 2 workers", "wal", workers=2)
+        # The same server on httpx's own transport: what the aiohttp one saves.
+        plain = start_gateway_process(stack, tmp, upstream, "wal, httpx transport", "wal",
+                                      {"AIHUB_HTTP_TRANSPORT": "httpx"})
 
         _progress("added latency, concurrency 1")
-        latency = scenarios.added_latency(upstream, [wal, delete], 1, plan)
+        latency = scenarios.added_latency(upstream, [wal, delete, plain], 1, plan)
         _progress("added latency, concurrency 16")
         latency += scenarios.added_latency(upstream, [wal, delete, two], 16, plan)
         results["latency"] = latency
         _progress("time to first token")
-        results["ttft"] = scenarios.first_token(upstream, wal, plan)
+        results["ttft"] = scenarios.first_token(upstream, [wal, plain], plan)
         _progress("throughput and CPU per call (one worker, two workers)")
-        results["throughput"] = scenarios.throughput(upstream, [wal, two], plan)
+        results["throughput"] = scenarios.throughput(upstream, [wal, plain, two], plan)
         _progress("upstream connection reuse")
         results["upstream_reuse"] = scenarios.upstream_reuse(upstream, wal, plan)
         stack.close()  # stop servers before the next ones start: idle ones would only add noise

@@ -98,14 +98,14 @@ def added_latency(upstream: Upstream, gateways: list[GatewayUnderTest], conc: in
     return rows
 
 
-def first_token(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list[Row]:
+def first_token(upstream: Upstream, gateways: list[GatewayUnderTest], plan: Plan) -> list[Row]:
     """stream: true at concurrency 1: request written -> first SSE data chunk, and whole stream."""
-    targets = [direct_target(upstream, stream=True), gateway_target(gw, stream=True)]
+    targets = [direct_target(upstream, stream=True), *(gateway_target(gw, stream=True) for gw in gateways)]
     result = run_loadgen({"targets": targets, "concurrency": 1, "per_target": plan.ttft_samples,
                           "batch": 50, "warmup": plan.warmup})["targets"]
     rows = []
     base = result["direct"]
-    for name, label in (("direct", "direct -> upstream"), (gw.label, f"gateway, journal={gw.label}")):
+    for name, label in (("direct", "direct -> upstream"), *((gw.label, f"gateway, journal={gw.label}") for gw in gateways)):
         ttft, total = result[name]["first_data_ms"], result[name]["total_ms"]
         if len(ttft) != len(total):
             raise RuntimeError(f"{name}: {len(total) - len(ttft)} streams had no data: chunk")
