@@ -38,7 +38,7 @@ def mapped(error: httpx.HTTPError) -> httpx.HTTPError:
         return error
     for source, target in _HTTPX_ERROR:
         if isinstance(cause, source):
-            if isinstance(error, target) and type(error) is target:
+            if type(error) is target:
                 return error
             remapped = target(str(cause) or type(cause).__name__)
             remapped.__cause__ = cause
