@@ -142,7 +142,7 @@ def _litellm(tmp: Path, plan: scenarios.Plan) -> dict[str, Any]:
         return {"skipped": f"LiteLLM could not be installed: {error}"}
     with ExitStack() as sub:
         upstream = start_upstream(sub)
-        gateway = start_gateway_process(sub, tmp, upstream, "side-by-side", "wal")
+        gateway = start_gateway_process(sub, tmp, upstream, "beside litellm", "wal")
         try:
             proxy = litellm_proxy.start_proxy(sub, tmp, upstream, python)
         except (OSError, RuntimeError) as error:

@@ -137,7 +137,8 @@ def side_by_side(upstream: Upstream, gw: GatewayUnderTest, proxy: Proxy, c1_samp
     result = run_loadgen({"targets": [direct, gateway_target(gw, name="aihub"), proxy.target()],
                           "concurrency": 1, "per_target": c1_samples, "batch": 50, "warmup": warmup})["targets"]
     base = result["direct"]["total_ms"]
-    latency = [_latency(result, "aihub", f"aihub, journal={gw.label}", base),
+    label = "aihub (WAL, every call recorded)"
+    latency = [_latency(result, "aihub", label, base),
                _latency(result, "litellm", "LiteLLM proxy", base)]
 
     streamed = run_loadgen({"targets": [direct_target(upstream, stream=True),
@@ -151,12 +152,12 @@ def side_by_side(upstream: Upstream, gw: GatewayUnderTest, proxy: Proxy, c1_samp
             for name, label in (("aihub", "aihub"), ("litellm", "LiteLLM proxy"))]
 
     rows = []
-    for label, target, pid in ((f"aihub, journal={gw.label}", gateway_target(gw, name="aihub"), gw.pid),
-                               ("LiteLLM proxy", proxy.target(), proxy.pid)):
+    for name, target, pid in ((label, gateway_target(gw, name="aihub"), gw.pid),
+                              ("LiteLLM proxy", proxy.target(), proxy.pid)):
         got = run_loadgen({"targets": [target], "concurrency": 16, "per_target": c16_calls,
                            "batch": -(-c16_calls // 16), "warmup": warmup, "cpu_pids": {"gateway": pid}})
         calls = len(got["targets"][target["name"]]["total_ms"])
-        rows.append({"target": label, "concurrency": 16, "calls": calls, "rps": calls / got["wall_s"],
+        rows.append({"target": name, "concurrency": 16, "calls": calls, "rps": calls / got["wall_s"],
                      "gateway_cpu_ms_per_call": got["cpu_ticks"]["gateway"] / got["clk_tck"] * 1000 / calls,
                      "p50_ms": percentile(got["targets"][target["name"]]["total_ms"], 50)})
     return {"latency": latency, "ttft": ttft, "throughput": rows}

@@ -294,15 +294,15 @@ LITELLM_THROUGHPUT: list[Column] = [
 
 
 def render_litellm(section: dict[str, Any]) -> str:
-    title = "11) Side by side with LiteLLM's proxy: same fake upstream, same client, one worker each"
+    title = "12) Side by side with LiteLLM's proxy: same fake upstream, same client, one worker each"
     if "skipped" in section:
         return f"{title}: skipped ({section['skipped']})"
     note = f" ({section['note']})" if section.get("note") else ""
     return "\n\n".join([
         table(f"{title}{note}; non-streamed chat, concurrency 1, interleaved; 'added' = minus direct",
               LATENCY, section["latency"]),
-        table("11b) Streamed chat, concurrency 1: added time to the first SSE data chunk", LITELLM_TTFT, section["ttft"]),
-        table("11c) Closed loop, 16 connections: calls/s and CPU per call of the gateway's processes",
+        table("12b) Streamed chat, concurrency 1: added time to the first SSE data chunk", LITELLM_TTFT, section["ttft"]),
+        table("12c) Closed loop, 16 connections: calls/s and CPU per call of the gateway's processes",
               LITELLM_THROUGHPUT, section["throughput"]),
     ])
 
