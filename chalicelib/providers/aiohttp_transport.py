@@ -100,10 +100,13 @@ class GatewayTransport(AiohttpTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeouts.get("pool"))
-        except TimeoutError:
-            raise httpx.PoolTimeout("no free upstream connection in the pool") from None
+        if self._slots.locked():  # wait_for costs a task and a loop turn: only when the pool is full
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeouts.get("pool"))
+            except TimeoutError:
+                raise httpx.PoolTimeout("no free upstream connection in the pool") from None
+        else:
+            await self._slots.acquire()  # free: returns at once
         release = _Release(self._slots)
         # The pool wait is over; httpx-aiohttp passes "pool" as aiohttp's connect timeout.
         request.extensions = {**request.extensions, "timeout": {**timeouts, "pool": timeouts.get("connect")}}
