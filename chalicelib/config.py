@@ -40,7 +40,7 @@ class Settings:
     # pool_timeout_s instead of queueing behind everyone else's calls.
     pool_timeout_s: float = 5.0
     pool_max_connections: int = 1000
-    # Upstream HTTP under httpx's API: "aiohttp" (a third of the CPU per call and per chunk) or
+    # Upstream HTTP under httpx's API: "aiohttp" (half the CPU per call under load) or
     # "httpx" (its own pool); None picks aiohttp in `aihub serve`, httpx in a Lambda (cold start).
     http_transport: str | None = None
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
