@@ -40,6 +40,9 @@ class Settings:
     # pool_timeout_s instead of queueing behind everyone else's calls.
     pool_timeout_s: float = 5.0
     pool_max_connections: int = 1000
+    # Upstream HTTP under httpx's API: "aiohttp" (half the CPU per call under load) or
+    # "httpx" (its own pool); None picks aiohttp in `aihub serve`, httpx in a Lambda (cold start).
+    http_transport: str | None = None
     # How long a Responses-API answer is kept for previous_response_id and GET; 0 keeps none.
     responses_ttl_days: float = 30
     # The largest request body: the OpenAI routes carry conversations and images, the admin
@@ -157,6 +160,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         read_timeout_s=float(env.get("AIHUB_READ_TIMEOUT") or 300.0),
         pool_timeout_s=float(env.get("AIHUB_POOL_TIMEOUT") or 5.0),
         pool_max_connections=int(env.get("AIHUB_POOL_MAX_CONNECTIONS") or 1000),
+        http_transport=_http_transport(env.get("AIHUB_HTTP_TRANSPORT")),
         responses_ttl_days=float(env.get("AIHUB_RESPONSES_TTL_DAYS") or 30),
         max_body=int(env.get("AIHUB_MAX_BODY") or 32 * MiB),
         max_admin_body=int(env.get("AIHUB_MAX_ADMIN_BODY") or MiB),
@@ -172,6 +176,11 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
         env=env,
     )
+
+
+def _http_transport(value: str | None) -> str | None:
+    choice = (value or "").strip().lower()
+    return choice if choice in ("aiohttp", "httpx") else None
 
 
 @dataclass(frozen=True)

@@ -131,11 +131,3 @@ class CountTokensRequest(_Prompt):
     pass
 
 
-class ModelsQuery(BaseModel):
-    """GET /v1/models in Anthropic's shape: one page of the list."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    limit: int = Field(default=20, ge=1, le=1000)
-    after_id: str | None = None
-    before_id: str | None = None

@@ -136,6 +136,9 @@ class AsgiApp:
             if message["type"] == "lifespan.startup":
                 from chalicelib.gateway import background as jobs
                 from chalicelib.handlers.maintenance import run_forever
+                from chalicelib.providers import http_client
+
+                http_client.for_server()
 
                 background = asyncio.create_task(run_forever())
                 jobs.enable()  # this loop lives on: work may outlast its request (video jobs)

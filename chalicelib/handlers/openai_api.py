@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.api.anthropic import ModelsQuery
+from chalicelib.api.model_list import ModelsQuery
 from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest, ModerationRequest
 from chalicelib.api.validation import json_body, normalised, validate
 from chalicelib.billing.units import from_minor

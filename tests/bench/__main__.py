@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from tests.bench import offline, report, scenarios
+from tests.bench import litellm_proxy, offline, report, scenarios
 from tests.bench.stack import ROOT, start_gateway_process, start_upstream
 
 DEFAULT_JSON = ROOT / ".bench" / "latest.json"
@@ -51,16 +51,21 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
         # Two gateways on one upstream, so one interleaved run compares both journal modes.
         wal = start_gateway_process(stack, tmp, upstream, "wal", "wal")
         delete = start_gateway_process(stack, tmp, upstream, "delete", "delete")
+        # `aihub serve --workers 2` for the concurrency rows: one process per core.
+        two = start_gateway_process(stack, tmp, upstream, "wal, 2 workers", "wal", workers=2)
+        # The same server on httpx's own transport: what the aiohttp one saves.
+        plain = start_gateway_process(stack, tmp, upstream, "wal, httpx transport", "wal",
+                                      {"AIHUB_HTTP_TRANSPORT": "httpx"})
 
         _progress("added latency, concurrency 1")
-        latency = scenarios.added_latency(upstream, [wal, delete], 1, plan)
+        latency = scenarios.added_latency(upstream, [wal, delete, plain], 1, plan)
         _progress("added latency, concurrency 16")
-        latency += scenarios.added_latency(upstream, [wal, delete], 16, plan)
+        latency += scenarios.added_latency(upstream, [wal, delete, two], 16, plan)
         results["latency"] = latency
         _progress("time to first token")
-        results["ttft"] = scenarios.first_token(upstream, wal, plan)
-        _progress("throughput and CPU per call")
-        results["throughput"] = scenarios.throughput(upstream, wal, plan)
+        results["ttft"] = scenarios.first_token(upstream, [wal, plain], plan)
+        _progress("throughput and CPU per call (one worker, two workers)")
+        results["throughput"] = scenarios.throughput(upstream, [wal, plain, two], plan)
         _progress("upstream connection reuse")
         results["upstream_reuse"] = scenarios.upstream_reuse(upstream, wal, plan)
         stack.close()  # stop servers before the next ones start: idle ones would only add noise
@@ -103,8 +108,11 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
                     results["billing"]["rows"] += got["rows"]
                     results["billing"]["summary"] += got["summary"]
                 results["billing"]["checks"].append({"journal": journal, "accounts": scenarios.billing_check(pair)})
-        _progress("cold start")
-        results["cold_start"] = scenarios.cold_start(tmp, plan)
+        _progress("side by side with LiteLLM's proxy (installing it into .bench/litellm-venv on first use)")
+        results["litellm"] = _litellm(tmp, plan)
+        _progress("cold start: GET /health and the first chat completion through the Lambda handler")
+        with ExitStack() as sub:
+            results["cold_start"] = scenarios.cold_start(tmp, start_upstream(sub), plan)
     _progress(f"usage analytics over {plan.analytics_calls:,} calls (tests.bench.analytics, own process)")
     results["analytics"] = offline.analytics(plan.analytics_calls, plan.analytics_repeat)
     _progress("SQLite contention, 8 processes x 250 writes (tests.deploy.contention_bench, own process)")
@@ -125,6 +133,25 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
         "loadavg_1m": [load_before, os.getloadavg()[0]],
     }
     return results
+
+
+def _litellm(tmp: Path, plan: scenarios.Plan) -> dict[str, Any]:
+    """aihub (one worker, WAL) and LiteLLM's proxy on one fresh upstream; a note when LiteLLM is
+    unavailable, never a failed run."""
+    try:
+        python, note = litellm_proxy.ensure_venv()
+    except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+        return {"skipped": f"LiteLLM could not be installed: {error}"}
+    with ExitStack() as sub:
+        upstream = start_upstream(sub)
+        gateway = start_gateway_process(sub, tmp, upstream, "beside litellm", "wal")
+        try:
+            proxy = litellm_proxy.start_proxy(sub, tmp, upstream, python)
+        except (OSError, RuntimeError) as error:
+            return {"skipped": f"LiteLLM's proxy did not start: {error}"}
+        rows = litellm_proxy.side_by_side(upstream, gateway, proxy, plan.c1_samples, plan.throughput_calls,
+                                          plan.warmup)
+    return {**rows, "note": note}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,12 +51,34 @@ class Target:
     busy_s: float = 0.0  # wall time of this target's measured batches
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its live descendants: `aihub serve --workers N` (and LiteLLM's proxy) serve
+    from child processes, whose CPU reaches the parent's counters only when they exit."""
+    found, index = [pid], 0
+    while index < len(found):
+        for path in glob.glob(f"/proc/{found[index]}/task/*/children"):
+            try:
+                with open(path, "rb") as f:
+                    found += [int(child) for child in f.read().split()]
+            except OSError:  # it just ended
+                pass
+        index += 1
+    return found
+
+
 def cpu_ticks(pid: int) -> int:
-    """utime + stime of a process, in clock ticks (fields 14 and 15 of /proc/<pid>/stat)."""
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        stat = f.read()
-    fields = stat[stat.rindex(b")") + 2 :].split()  # the command name may contain spaces
-    return int(fields[11]) + int(fields[12])
+    """utime + stime of a process and its descendants, in clock ticks (fields 14 and 15 of
+    /proc/<pid>/stat)."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(b")") + 2 :].split()  # the command name may contain spaces
+        total += int(fields[11]) + int(fields[12])
+    return total
 
 
 def cpu_ns(pid: int) -> int:

@@ -57,7 +57,7 @@ REUSE: list[Column] = [
     ("upstream conns closed", "new_upstream_conns", integer), ("per call", "per_call", lambda v: f"{v:.2f}"),
 ]
 COLD: list[Column] = [
-    ("runs", "runs", integer), ("process->response ms", "process_to_response_ms", ms),
+    ("request", "request", text), ("runs", "runs", integer), ("process->response ms", "process_to_response_ms", ms),
     ("bare python ms", "bare_python_ms", ms), ("cold start ms", "cold_start_ms", ms),
     ("modules", "modules_loaded", integer),
     ("boto3", "boto3", text), ("httpx", "httpx", text), ("also imported", "also", text),
@@ -255,8 +255,8 @@ def render(results: dict[str, Any]) -> str:
               THROUGHPUT, results["throughput"]),
         table("3b) Upstream keep-alive, concurrency 1: upstream TCP connections opened and closed per gateway call "
               "(0 = pooled)", REUSE, results["upstream_reuse"]),
-        table("4) Cold start: fresh `python -c` importing app, GET /health via the Lambda handler (median), "
-              "minus bare `python -c pass`", COLD, _cold_rows(results["cold_start"])),
+        table("4) Cold start: fresh `python -c` importing app, one request via the Lambda handler (median), "
+              "minus bare `python -c pass` (goals: /health < 60 ms, first chat < 120 ms, boto3 not imported)", COLD, _cold_rows(results["cold_start"])),
     ]
     if "translation" in results:
         parts += [
@@ -286,7 +286,33 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_module("13) Client surfaces (issue 11): `python -m tests.bench.surfaces`", results["surfaces"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
+    if "litellm" in results:
+        parts.append(render_litellm(results["litellm"]))
     return "\n\n".join(parts)
+
+
+LITELLM_TTFT: list[Column] = [
+    ("target", "target", text), ("n", "n", integer), ("TTFT p50", "ttft_p50_ms", ms),
+    ("added TTFT p50", "added_ttft_p50_ms", added),
+]
+LITELLM_THROUGHPUT: list[Column] = [
+    ("target", "target", text), ("conc", "concurrency", integer), ("calls", "calls", integer),
+    ("req/s", "rps", integer), ("p50 ms", "p50_ms", ms), ("gateway CPU ms/call", "gateway_cpu_ms_per_call", ms),
+]
+
+
+def render_litellm(section: dict[str, Any]) -> str:
+    title = "12) Side by side with LiteLLM's proxy: same fake upstream, same client, one worker each"
+    if "skipped" in section:
+        return f"{title}: skipped ({section['skipped']})"
+    note = f" ({section['note']})" if section.get("note") else ""
+    return "\n\n".join([
+        table(f"{title}{note}; non-streamed chat, concurrency 1, interleaved; 'added' = minus direct",
+              LATENCY, section["latency"]),
+        table("12b) Streamed chat, concurrency 1: added time to the first SSE data chunk", LITELLM_TTFT, section["ttft"]),
+        table("12c) Closed loop, 16 connections: calls/s and CPU per call of the gateway's processes",
+              LITELLM_THROUGHPUT, section["throughput"]),
+    ])
 
 
 def save(results: dict[str, Any], path: Path) -> None:

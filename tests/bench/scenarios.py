@@ -28,6 +28,7 @@ from tests.bench.stack import (
     direct_target,
     gateway_target,
     run_loadgen,
+    upstream_env,
 )
 
 Row = dict[str, Any]
@@ -97,14 +98,14 @@ def added_latency(upstream: Upstream, gateways: list[GatewayUnderTest], conc: in
     return rows
 
 
-def first_token(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list[Row]:
+def first_token(upstream: Upstream, gateways: list[GatewayUnderTest], plan: Plan) -> list[Row]:
     """stream: true at concurrency 1: request written -> first SSE data chunk, and whole stream."""
-    targets = [direct_target(upstream, stream=True), gateway_target(gw, stream=True)]
+    targets = [direct_target(upstream, stream=True), *(gateway_target(gw, stream=True) for gw in gateways)]
     result = run_loadgen({"targets": targets, "concurrency": 1, "per_target": plan.ttft_samples,
                           "batch": 50, "warmup": plan.warmup})["targets"]
     rows = []
     base = result["direct"]
-    for name, label in (("direct", "direct -> upstream"), (gw.label, f"gateway, journal={gw.label}")):
+    for name, label in (("direct", "direct -> upstream"), *((gw.label, f"gateway, journal={gw.label}") for gw in gateways)):
         ttft, total = result[name]["first_data_ms"], result[name]["total_ms"]
         if len(ttft) != len(total):
             raise RuntimeError(f"{name}: {len(total) - len(ttft)} streams had no data: chunk")
@@ -133,13 +134,15 @@ def _throughput_row(label: str, target: dict[str, Any], pids: dict[str, int], pl
     }
 
 
-def throughput(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list[Row]:
-    """Closed loop, 16 keep-alive connections; CPU from /proc/<pid>/stat over the measured part."""
+def throughput(upstream: Upstream, gateways: list[GatewayUnderTest], plan: Plan) -> list[Row]:
+    """Closed loop, 16 keep-alive connections; CPU from /proc/<pid>/stat (the gateway's process
+    and its workers) over the measured part. The first gateway also serves demo/echo."""
     up_pid = upstream.process.pid
+    gw = gateways[0]
     return [
         _throughput_row("direct -> upstream", direct_target(upstream), {"upstream": up_pid}, plan),
-        _throughput_row(f"gateway, journal={gw.label}", gateway_target(gw),
-                        {"gateway": gw.pid, "upstream": up_pid}, plan),
+        *(_throughput_row(f"gateway, journal={g.label}", gateway_target(g), {"gateway": g.pid, "upstream": up_pid},
+                          plan) for g in gateways),
         _throughput_row(f"gateway demo/echo, journal={gw.label}", gateway_target(gw, model="demo/echo"),
                         {"gateway": gw.pid}, plan),
     ]
@@ -164,35 +167,47 @@ def upstream_reuse(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list
     return rows
 
 
-# Imports app, answers GET /health through the Lambda entry point with an API Gateway REST
-# proxy event, then reports which heavy modules that dragged in.
+# Imports app, answers one request through the Lambda entry point with an API Gateway REST
+# proxy event (GET /health, or the first chat completion to the fake upstream with the key in
+# BENCH_KEY), then reports which heavy modules that dragged in.
 COLD_START_CHILD = r"""
-import json, sys
+import json, os, sys
 import app
+path, key = os.environ["BENCH_PATH"], os.environ.get("BENCH_KEY")
+method = "POST" if key else "GET"
+headers = {"Accept": "*/*", "Host": "abc123.execute-api.us-east-1.amazonaws.com"}
+if key:
+    headers.update({"Authorization": "Bearer " + key, "Content-Type": "application/json"})
+body = json.dumps({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}) if key else None
 event = {
-    "resource": "/health", "path": "/health", "httpMethod": "GET",
-    "headers": {"Accept": "*/*", "Host": "abc123.execute-api.us-east-1.amazonaws.com"},
-    "multiValueHeaders": {"Accept": ["*/*"], "Host": ["abc123.execute-api.us-east-1.amazonaws.com"]},
+    "resource": path, "path": path, "httpMethod": method, "headers": headers,
+    "multiValueHeaders": {k: [v] for k, v in headers.items()},
     "queryStringParameters": None, "multiValueQueryStringParameters": None,
-    "pathParameters": None, "stageVariables": None, "body": None, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": "/health", "httpMethod": "GET", "path": "/api/health",
+    "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": path, "httpMethod": method, "path": "/api" + path,
                        "stage": "api", "apiId": "abc123", "requestId": "bench",
                        "identity": {"sourceIp": "127.0.0.1"}},
 }
 response = app.app(event, None)
-heavy = ("boto3", "botocore", "httpx", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson")
-print(json.dumps({"status": response["statusCode"], "body": response["body"],
+heavy = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson",
+         "prometheus_client")
+print("COLD " + json.dumps({"status": response["statusCode"], "body": response["body"][:300],
                   "imported": {m: m in sys.modules for m in heavy}, "modules": len(sys.modules)}), flush=True)
 """
+COLD_PATHS = (("GET /health", "/health", False), ("first chat completion", "/v1/chat/completions", True))
 
 
 def _timed_child(code: str, env: dict[str, str], wait_for_line: bool) -> tuple[float, str]:
-    """ms from spawning `python -c code` to its first output line (or to its exit)."""
+    """ms from spawning `python -c code` to its `COLD {json}` line (or to its exit); the json."""
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdout is not None
-    line = process.stdout.readline().decode() if wait_for_line else ""
+    line = ""
+    while wait_for_line and not line.startswith("COLD "):  # the call log line comes first
+        line = process.stdout.readline().decode()
+        if not line:
+            break
     if not wait_for_line:
         process.wait()
     elapsed = (time.perf_counter() - started) * 1000
@@ -202,26 +217,43 @@ def _timed_child(code: str, env: dict[str, str], wait_for_line: bool) -> tuple[f
     return elapsed, line
 
 
-def cold_start(tmp: Path, plan: Plan) -> list[Row]:
-    env = {**bench_env(), "AIHUB_DB": str(tmp / "cold.db"),
-           "AIHUB_ADMIN_KEY": "bench-admin-key-0123456789abcdef-0123",
-           "OPENAI_API_KEY": "sk-bench"}
-    _timed_child(COLD_START_CHILD, env, True)  # first run writes .pyc files; not a cold start
-    app_ms, bare_ms, report = [], [], {}
-    for _ in range(plan.cold_runs):  # alternate, so drift hits both alike
-        elapsed, line = _timed_child(COLD_START_CHILD, env, True)
-        app_ms.append(elapsed)
-        report = json.loads(line)
-        bare_ms.append(_timed_child("pass", env, False)[0])
-    if report["status"] != 200:
-        raise RuntimeError(f"GET /health via the Lambda handler answered {report}")
-    app_median, bare_median = statistics.median(app_ms), statistics.median(bare_ms)
-    return [{
-        "runs": plan.cold_runs, "health_status": report["status"],
-        "process_to_response_ms": app_median, "bare_python_ms": bare_median,
-        "cold_start_ms": app_median - bare_median, "modules_loaded": report["modules"],
-        "imported": report["imported"],
-    }]
+def _cold_user_key(env: dict[str, str]) -> str:
+    """A user key with credits in the cold-start database (which this also creates and migrates)."""
+    code = ("from chalicelib.store.shared import store; from chalicelib.store import keys; "
+            "print(keys.create_key(store(), name='cold', credits_minor=10**12)[1])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    if done.returncode != 0:
+        raise RuntimeError(f"creating the cold-start key failed:\n{done.stderr.decode(errors='replace')}")
+    return done.stdout.decode().split()[-1]
+
+
+def cold_start(tmp: Path, upstream: Upstream, plan: Plan) -> list[Row]:
+    """Each request kind in fresh processes on a database already at the current schema (as a
+    Lambda finds it after the first deploy), alternating with bare `python -c pass`."""
+    env = {**bench_env(), **upstream_env(upstream.base_url), "AIHUB_DB": str(tmp / "cold.db"),
+           "AIHUB_ADMIN_KEY": "bench-admin-key-0123456789abcdef-0123"}
+    key = _cold_user_key(env)
+    env["AWS_LAMBDA_FUNCTION_NAME"] = "aihub-bench"  # what a Lambda sets: its observers, not the server's
+    rows = []
+    for label, path, chat in COLD_PATHS:
+        child_env = {**env, "BENCH_PATH": path, **({"BENCH_KEY": key} if chat else {})}
+        _timed_child(COLD_START_CHILD, child_env, True)  # first run writes .pyc files; not a cold start
+        app_ms, bare_ms, report = [], [], {}
+        for _ in range(plan.cold_runs):  # alternate, so drift hits both alike
+            elapsed, line = _timed_child(COLD_START_CHILD, child_env, True)
+            app_ms.append(elapsed)
+            report = json.loads(line.removeprefix("COLD "))
+            bare_ms.append(_timed_child("pass", env, False)[0])
+        if report["status"] != 200:
+            raise RuntimeError(f"{label} via the Lambda handler answered {report}")
+        app_median, bare_median = statistics.median(app_ms), statistics.median(bare_ms)
+        rows.append({
+            "request": label, "runs": plan.cold_runs, "status": report["status"],
+            "process_to_response_ms": app_median, "bare_python_ms": bare_median,
+            "cold_start_ms": app_median - bare_median, "modules_loaded": report["modules"],
+            "imported": report["imported"],
+        })
+    return rows
 
 
 # -- translation cost (issue 3) ---------------------------------------------------------------

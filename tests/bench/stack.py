@@ -90,12 +90,13 @@ def start_upstream(stack: ExitStack, chunk_delay: float = CHUNK_DELAY_S, extra_a
 
 
 def start_gateway_process(stack: ExitStack, tmp: Path, upstream: Upstream, label: str, journal: str,
-                          env: dict[str, str] | None = None) -> GatewayUnderTest:
+                          env: dict[str, str] | None = None, workers: int = 1) -> GatewayUnderTest:
     """A gateway with its own database (journal mode `journal`), and a fresh user key on it.
     Every provider points at `upstream` (tests/support/gateway.py: upstream_env) unless `env` says otherwise."""
     folder = tmp / label.lower()
     folder.mkdir(parents=True, exist_ok=True)
-    gateway = start_gateway(folder, {**upstream_env(upstream.base_url), "AIHUB_DB_JOURNAL": journal, **(env or {})})
+    gateway = start_gateway(folder, {**upstream_env(upstream.base_url), "AIHUB_DB_JOURNAL": journal, **(env or {})},
+                            workers=workers)
     stack.callback(gateway.stop)
     reply = httpx.post(gateway.url + "/admin/keys", json={"name": "bench"},
                        headers={"authorization": f"Bearer {gateway.admin_key}"}, timeout=10)

@@ -21,6 +21,7 @@ from chalicelib.credentials import pool
 from chalicelib.errors import ApiError
 from chalicelib.gateway.resolve import plan
 from chalicelib.providers import http, http_client, registry
+from chalicelib.providers.aiohttp_transport import GatewayTransport
 from chalicelib.providers.anthropic import translate as anthropic_translate
 from chalicelib.providers.base import Target, UpstreamError
 from chalicelib.providers.bedrock import adapter as bedrock_adapter
@@ -68,8 +69,10 @@ def target_of(model: str) -> Target:
 
 def busy_connections() -> int:
     """Connections of this loop's upstream pool that are neither idle nor closed: in use."""
-    connections = http_client.client()._transport._pool.connections  # type: ignore[attr-defined]
-    return sum(1 for c in connections if not (c.is_idle() or c.is_closed()))
+    transport = http_client.client()._transport  # type: ignore[attr-defined]
+    if isinstance(transport, GatewayTransport):
+        return transport.in_use
+    return sum(1 for c in transport._pool.connections if not (c.is_idle() or c.is_closed()))
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:
@@ -238,7 +241,13 @@ def test_the_pool_settings_reach_the_client_and_every_provider_timeout(env):
     async def main() -> None:
         client = http_client.client()
         assert client.timeout.pool == 2.0
-        assert client._transport._pool._max_connections == 7  # type: ignore[attr-defined]
+        transport = client._transport  # type: ignore[attr-defined]
+        if isinstance(transport, GatewayTransport):
+            session = transport.get_client()
+            assert transport.size == 7 and session.connector.limit == 7
+            await session.close()
+        else:
+            assert transport._pool._max_connections == 7
 
     run(main)
 
@@ -378,3 +387,19 @@ def test_a_model_id_that_is_not_latin_1_does_not_break_the_stream(fake, env):
     run(main)
     assert sent[0]["status"] == 200 and (b"x-aihub-model", b"gpt-4o-?") in sent[0]["headers"]
     assert sent[-1] == {"type": "http.response.body", "body": b""}
+
+
+@pytest.mark.parametrize(("server", "setting", "expected"), [
+    (False, None, httpx.AsyncHTTPTransport),  # a Lambda: no aiohttp import on the cold start
+    (True, None, GatewayTransport),  # `aihub serve`
+    (True, "httpx", httpx.AsyncHTTPTransport),
+    (False, "aiohttp", GatewayTransport),
+])
+def test_the_transport_is_aiohttp_in_the_server_unless_set(server, setting, expected, env, monkeypatch):
+    env({"AIHUB_HTTP_TRANSPORT": setting} if setting else {})
+    monkeypatch.setattr(http_client, "_server", server)
+
+    async def main() -> None:
+        assert type(http_client.client()._transport) is expected  # type: ignore[attr-defined]
+
+    run(main)

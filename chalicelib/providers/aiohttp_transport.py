@@ -1,0 +1,126 @@
+"""httpx's API over aiohttp's connection pool (httpx-aiohttp), with three of its defaults fixed.
+
+aiohttp halves the gateway's CPU per call under load (`make bench`, concurrency 16), but as shipped:
+- its session keeps cookies, so one tenant's provider Set-Cookie would ride on another's calls
+  (a DummyCookieJar keeps none);
+- every aiohttp connection error maps to httpx.ConnectTimeout, so a refused or reset connection
+  would be reported as a timeout (each failure is mapped here by what it is, see `_HTTPX_ERROR`);
+- a full pool waits out the connect timeout and reports it as a connect timeout; here a
+  semaphore of the pool's size makes it httpx.PoolTimeout after the pool timeout, as httpx does.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import httpx
+from httpx_aiohttp import AiohttpTransport
+
+# Most specific first: the first aiohttp class the failure is an instance of decides.
+_HTTPX_ERROR: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
+    (aiohttp.SocketTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientConnectorError, httpx.ConnectError),  # refused, DNS, TLS handshake
+    (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),  # closed before or mid-answer
+    (aiohttp.ClientPayloadError, httpx.ReadError),  # body cut short
+    (aiohttp.ClientOSError, httpx.ReadError),  # reset by peer on an open connection
+    (aiohttp.ClientConnectionError, httpx.NetworkError),
+    (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # a malformed status line or header
+)
+
+
+def mapped(error: httpx.HTTPError) -> httpx.HTTPError:
+    """The httpx error `error`'s aiohttp cause really is (httpx-aiohttp maps too broadly)."""
+    cause = error.__cause__
+    if cause is None:
+        return error
+    for source, target in _HTTPX_ERROR:
+        if isinstance(cause, source):
+            if type(error) is target:
+                return error
+            remapped = target(str(cause) or type(cause).__name__)
+            remapped.__cause__ = cause
+            return remapped
+    return error
+
+
+class _Body(httpx.AsyncByteStream):
+    """The response body, its errors re-mapped, giving the pool slot back when closed."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, release: _Release) -> None:
+        self._inner = inner
+        self._release = release
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._inner:
+                yield chunk
+        except httpx.HTTPError as error:
+            raise mapped(error) from error.__cause__
+
+    async def aclose(self) -> None:
+        try:
+            await self._inner.aclose()
+        except httpx.HTTPError as error:
+            raise mapped(error) from error.__cause__
+        finally:
+            self._release()
+
+
+class _Release:
+    """Releases one pool slot exactly once, however many times the body is closed."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots: asyncio.Semaphore | None = slots
+
+    def __call__(self) -> None:
+        if self._slots is not None:
+            self._slots.release()
+            self._slots = None
+
+
+class GatewayTransport(AiohttpTransport):
+    def __init__(self, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits)
+        self.size = limits.max_connections or 2**31
+        self._slots = asyncio.Semaphore(self.size)
+
+    @property
+    def in_use(self) -> int:
+        """Responses handed out and not closed yet: each holds a pooled connection."""
+        return self.size - self._slots._value  # asyncio keeps the count private; read-only here
+
+    def get_client(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(limit=self.limits.max_connections or 0, limit_per_host=0,
+                                         keepalive_timeout=self.limits.keepalive_expiry, ssl=self.ssl_context)
+        # trust_env: HTTP(S)_PROXY as httpx honoured them.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=True)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeouts = request.extensions.get("timeout", {})
+        if self._slots.locked():  # wait_for costs a task and a loop turn: only when the pool is full
+            try:
+                await asyncio.wait_for(self._slots.acquire(), timeouts.get("pool"))
+            except TimeoutError:
+                raise httpx.PoolTimeout("no free upstream connection in the pool") from None
+        else:
+            await self._slots.acquire()  # free: returns at once
+        release = _Release(self._slots)
+        # The pool wait is over; httpx-aiohttp passes "pool" as aiohttp's connect timeout.
+        request.extensions = {**request.extensions, "timeout": {**timeouts, "pool": timeouts.get("connect")}}
+        try:
+            response = await super().handle_async_request(request)
+        except httpx.HTTPError as error:
+            release()
+            raise mapped(error) from error.__cause__
+        except BaseException:
+            release()
+            raise
+        response.stream = _Body(response.stream, release)
+        return response
+
+    async def aclose(self) -> None:
+        if isinstance(self.client, aiohttp.ClientSession):
+            await self.client.close()
