@@ -39,7 +39,7 @@ OPERATIONS: dict[str, Operation] = {
     "ui:asset": Operation(summary="Web UI asset", answers=("text/javascript", "text/css", "image/svg+xml"),
                           note="A file of the web UI."),
     "openai_api:list_models": Operation(
-        query="anthropic:ModelsQuery", note="Answers in Anthropic's shape to a request with an anthropic-version header."),
+        query="model_list:ModelsQuery", note="Answers in Anthropic's shape to a request with an anthropic-version header."),
     "openai_api:chat_completions": Operation(body=("openai:ChatCompletionRequest",), answers=_CHAT),
     "completions_api:create": Operation(body=("openai:CompletionRequest",), answers=_CHAT),
     "openai_api:moderations": Operation(body=("openai:ModerationRequest",)),
