@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import orjson
+
 
 def frame(data: bytes, event: bytes | None = None) -> bytes:
     if event:
@@ -11,6 +13,16 @@ def frame(data: bytes, event: bytes | None = None) -> bytes:
 
 
 DONE = frame(b"[DONE]")
+
+
+def json_object(data: bytes) -> dict | None:
+    """An event's data as a JSON object, or None when it is anything else (the caller decides
+    what a garbled event means for its stream)."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def parse_event(raw: bytes) -> tuple[bytes | None, bytes | None]:

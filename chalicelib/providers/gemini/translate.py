@@ -20,7 +20,7 @@ import orjson
 
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.media.audio import media_type
-from chalicelib.providers import errors, openai_shape
+from chalicelib.providers import errors, openai_shape, sse
 from chalicelib.providers.base import AudioUpload, Credential, UpstreamError, Usage
 from chalicelib.providers.gemini.api import is_imagen
 from chalicelib.providers.sse import frame
@@ -461,11 +461,8 @@ class StreamTranslator:
         self._calls_of: dict[int, int] = {}  # choice index -> its tool calls so far
 
     def feed(self, event: bytes | None, data: bytes) -> list[bytes]:
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            chunk = None
-        if not isinstance(chunk, dict):
+        chunk = sse.json_object(data)
+        if chunk is None:
             self.error = errors.bad_response(self.provider, "a stream event is not a JSON object")
             return []
         if "error" in chunk:
@@ -543,11 +540,8 @@ class PassThrough:
         self._finished = 0
 
     def feed(self, event: bytes | None, data: bytes) -> tuple[bytes, ...]:
-        try:
-            chunk = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            chunk = None
-        if not isinstance(chunk, dict):
+        chunk = sse.json_object(data)
+        if chunk is None:
             self.error = errors.bad_response(self.provider, "a stream event is not a JSON object")
             return ()
         if "error" in chunk:
