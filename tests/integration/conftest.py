@@ -50,3 +50,22 @@ def calls_of(admin: httpx.Client, account_id: str) -> list[dict]:
     response = admin.get("/admin/calls", params={"account_id": account_id, "limit": 1000})
     assert response.status_code == 200, response.text
     return response.json()["data"]
+
+
+# For modules that start a gateway of their own as `gw` (billing on, their rates set): an admin
+# client of it and a key with credits. A module may define its own to differ.
+@pytest.fixture
+def api(gw: Gateway) -> Iterator[httpx.Client]:
+    with gw.admin() as c:
+        yield c
+
+
+@pytest.fixture
+def key(api: httpx.Client) -> dict:
+    return create_key(api, credits=10)
+
+
+def only(fake: FakeUpstream, path: str):
+    """The one request the fake upstream received on `path`."""
+    (sent,) = [r for r in fake.requests if r.path == path]
+    return sent

@@ -73,17 +73,6 @@ def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     gateway.stop()
 
 
-@pytest.fixture
-def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with gw.admin() as c:
-        yield c
-
-
-@pytest.fixture
-def key(api: httpx.Client) -> dict:
-    return create_key(api, credits=10)
-
-
 def sdk(node: str, gw: Gateway, key: dict, scenario: str, model: str = MODEL) -> dict[str, Any]:
     env = {"PATH": os.environ.get("PATH", ""), "AIGNE_HUB_API_URL": gw.url, "AIGNE_HUB_API_KEY": key["key"],
            "MODEL": model, "BLOCKLET_APP_PID": CLIENT_DID}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import anthropic
 import httpx
@@ -17,7 +16,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import bedrock, chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.conftest import calls_of
+from tests.integration.conftest import calls_of, only
 from tests.support.gateway import (
     UPSTREAM_KEYS,
     Gateway,
@@ -41,11 +40,6 @@ def sdk(gateway: Gateway, key: str) -> anthropic.Anthropic:
 @pytest.fixture
 def claude(gateway: Gateway, user: dict) -> anthropic.Anthropic:
     return sdk(gateway, user["key"])
-
-
-def only(fake: FakeUpstream, path: str) -> Any:
-    (sent,) = [r for r in fake.requests if r.path == path]
-    return sent
 
 
 def the_call(admin: httpx.Client, user: dict) -> dict:

@@ -18,7 +18,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.conftest import calls_of
+from tests.integration.conftest import calls_of, only
 from tests.support.gateway import (
     UPSTREAM_KEYS,
     Gateway,
@@ -45,11 +45,6 @@ def sdk(gateway: Gateway, key: str) -> genai.Client:
 @pytest.fixture
 def google(gateway: Gateway, user: dict) -> genai.Client:
     return sdk(gateway, user["key"])
-
-
-def only(fake: FakeUpstream, path: str) -> Any:
-    (sent,) = [r for r in fake.requests if r.path == path]
-    return sent
 
 
 def the_call(admin: httpx.Client, user: dict) -> dict:

@@ -53,12 +53,6 @@ def set_rate(admin: httpx.Client, provider: str, model: str) -> None:
 
 
 @pytest.fixture
-def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with gw.admin() as c:
-        yield c
-
-
-@pytest.fixture
 def user(api: httpx.Client) -> dict:
     return create_key(api, name="obs user", credits=100)
 

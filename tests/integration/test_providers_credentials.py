@@ -37,12 +37,6 @@ def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture
-def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with gw.admin() as c:
-        yield c
-
-
-@pytest.fixture
 def provider(api: httpx.Client, fake: FakeUpstream, request: pytest.FixtureRequest) -> str:
     """A fresh provider of kind openai on its own path of the fake, with no credential yet."""
     name = "p" + str(abs(hash(request.node.name)) % 10**8)

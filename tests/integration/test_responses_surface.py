@@ -44,17 +44,6 @@ def gw(fake: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 
 @pytest.fixture
-def api(gw: Gateway) -> Iterator[httpx.Client]:
-    with gw.admin() as c:
-        yield c
-
-
-@pytest.fixture
-def key(api: httpx.Client) -> dict:
-    return create_key(api, credits=10)
-
-
-@pytest.fixture
 def sdk(gw: Gateway, key: dict) -> openai.OpenAI:
     return gw.openai(key["key"])
 
