@@ -208,3 +208,38 @@ def test_a_database_failure_fails_the_whole_batch(tmp_path):
     assert db.query_one("SELECT COUNT(*) FROM model_calls")[0] == 0
     assert lambda_writer.drain(db, _sqs_records(Message("settle", _record()).to_json())) == {"batchItemFailures": []}
     assert db.query_one("SELECT COUNT(*) FROM model_calls")[0] == 1
+
+
+@pytest.mark.parametrize("env, mode, line", [
+    ({}, "local", True),
+    ({"AIHUB_CALL_LOG": "sqs", "AIHUB_CALL_LOG_QUEUE_URL": "http://127.0.0.1:1/1/q"}, "sqs", True),
+    ({"AIHUB_CALL_LOG": "sqs"}, "local", True),  # no queue: recorded here rather than lost
+    ({"AIHUB_CALL_LOG": "local"}, "local", True),
+    ({"AIHUB_CALL_LOG": "off"}, "local", False),  # the older meaning: the JSON line per call
+])
+def test_the_call_log_setting(local_env, env, mode, line):
+    from chalicelib.config import observability, settings
+
+    local_env(env)
+    assert (settings().call_log, observability().call_log) == (mode, line)
+
+
+def test_a_queue_that_does_not_answer_leaves_the_record_to_the_local_writer(local_env, monkeypatch, caplog):
+    from chalicelib.calllog import send, sqs
+    from tests.support.gateway import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every SendMessage fails
+    local_env({"AIHUB_CALL_LOG": "sqs", "AIHUB_CALL_LOG_QUEUE_URL": f"{dead}/123456789012/calls",
+               "AWS_ENDPOINT_URL_SQS": dead, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_REGION": "us-east-1"})
+    sqs.client.cache_clear()
+    monkeypatch.setattr(sqs, "BACKOFF_S", (0.01, 0.01))
+    record, _ = keys.create_key(store(), name="acct", credits_minor=10_000)
+    msg = _admitted(record.account_id, "req_f", 2_000)
+    try:
+        assert asyncio.run(send(msg)) == 700  # what the record carries, computed here
+    finally:
+        sqs.client.cache_clear()
+    assert _state(record.account_id) == {"calls": 1, "charges": (1, -700), "balance": 9_300, "reserved": 0,
+                                         "tokens": 15, "inflight": 0, "holds": 0}
+    assert "writing it locally" in caplog.text
