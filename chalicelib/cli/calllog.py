@@ -18,6 +18,15 @@ def _queue(args: argparse.Namespace) -> str:
     return url
 
 
+def _dead_letters(queue: str, given: str | None) -> str:
+    from chalicelib.calllog import redrive, sqs
+
+    try:
+        return given or redrive.dead_letter_queue(sqs.client(), queue)
+    except LookupError as exc:
+        raise CliError(f"{exc}; pass --dlq URL.") from None
+
+
 def _report(args: argparse.Namespace, data: dict[str, Any]) -> int:
     print(json.dumps(data) if args.json else "  ".join(f"{k}: {v}" for k, v in data.items()))
     return 0
@@ -27,10 +36,7 @@ def _redrive(args: argparse.Namespace) -> int:
     from chalicelib.calllog import redrive, sqs
 
     queue = _queue(args)
-    try:
-        dlq = args.dlq or redrive.dead_letter_queue(sqs.client(), queue)
-    except LookupError as exc:
-        raise CliError(f"{exc}; pass --dlq URL.") from None
+    dlq = _dead_letters(queue, args.dlq)
     return _report(args, {"moved": redrive.redrive(sqs.client(), dlq, queue, args.limit), "from": dlq, "to": queue})
 
 
@@ -40,7 +46,7 @@ def _drain(args: argparse.Namespace) -> int:
     from chalicelib.store.shared import store
 
     queue = _queue(args)
-    source = redrive.dead_letter_queue(sqs.client(), queue) if args.dlq else queue
+    source = _dead_letters(queue, None) if args.dlq else queue
     existing_database()
     applied, failed = redrive.drain_here(sqs.client(), source, store(), args.limit)
     return _report(args, {"applied": applied, "failed": failed, "from": source})

@@ -146,6 +146,15 @@ def _assert_settled_once(gw: Gateway, key: dict, ids: list[str], credits: float)
     return books
 
 
+def _cli(moto_url: str, gw: Gateway, queue: str, *args: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "AWS_"))}
+    env.update(_aws_env(moto_url), AIHUB_DB=str(gw.db_path), AIHUB_CALL_LOG_QUEUE_URL=queue)
+    done = subprocess.run([sys.executable, "-m", "chalicelib.cli", "calllog", *args, "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 def test_billed_calls_are_queued_then_recorded_once_even_when_the_batch_is_replayed(gw, fake, sqs, queues, writer):
     fake.add_chat_echo()
     with gw.admin() as api:
@@ -227,16 +236,22 @@ def test_a_poison_message_fails_alone_reaches_the_dead_letter_queue_and_redrive_
     with _db(gw) as conn:
         assert conn.execute("SELECT COUNT(*) FROM model_calls WHERE request_id = ?", (request_id,)).fetchone()[0] == 1
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "AWS_"))}
-    env.update(_aws_env(moto_url), AIHUB_DB=str(gw.db_path), AIHUB_CALL_LOG_QUEUE_URL=queue)
-    done = subprocess.run([sys.executable, "-m", "chalicelib.cli", "calllog", "redrive", "--json"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"moved": 1, "from": dlq, "to": queue}
+    assert _cli(moto_url, gw, queue, "redrive") == {"moved": 1, "from": dlq, "to": queue}
     assert q.depth(sqs, dlq) == 0
     back = q.receive_all(sqs, queue)
     assert [m["Body"] for m in back] == [poison]
     q.delete(sqs, queue, back)
+
+
+def test_drain_applies_the_queue_from_the_command_line(gw, fake, sqs, queues, moto_url):
+    fake.add_chat_echo()
+    with gw.admin() as api:
+        key = create_key(api, credits=10)
+    ids = _billed_calls(gw, key, 3)
+    assert _cli(moto_url, gw, queues[0], "drain") == {"applied": 3, "failed": 0, "from": queues[0]}
+    _assert_settled_once(gw, key, ids, credits=10)
+    assert q.depth(sqs, queues[0]) == 0
+    assert _cli(moto_url, gw, queues[0], "drain") == {"applied": 0, "failed": 0, "from": queues[0]}
 
 
 @pytest.mark.parametrize("stage", ["received", "applied"])

@@ -11,7 +11,13 @@ import pytest
 from chalicelib.billing import accounting
 from chalicelib.calllog import apply as calllog_apply
 from chalicelib.calllog import lambda_writer, local
-from chalicelib.calllog.message import BadMessage, Hold, Message, begin_message, from_json
+from chalicelib.calllog.message import (
+    BadMessage,
+    Hold,
+    Message,
+    begin_message,
+    from_json,
+)
 from chalicelib.store import inflight, keys, ledger
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.db import DatabaseUnavailable, Store
