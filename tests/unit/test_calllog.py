@@ -249,3 +249,26 @@ def test_a_queue_that_does_not_answer_leaves_the_record_to_the_local_writer(loca
     assert _state(record.account_id) == {"calls": 1, "charges": (1, -700), "balance": 9_300, "reserved": 0,
                                          "tokens": 15, "inflight": 0, "holds": 0}
     assert "writing it locally" in caplog.text
+
+
+def test_the_writer_function_sweeps_calls_past_their_deadline_at_most_every_few_seconds(local_env, monkeypatch):
+    local_env({})
+    clock = [1_000.0]
+    monkeypatch.setattr(lambda_writer.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(lambda_writer, "_last_sweep", 0.0)
+    past = inflight.now_ms() - 1
+
+    def begun(request_id: str) -> dict:
+        return {"Records": _sqs_records(begin_message(_record(request_id), past).to_json())}
+
+    def interrupted() -> set[str]:
+        return {r[0] for r in store().query("SELECT request_id FROM model_calls WHERE error_code = 'interrupted'")}
+
+    assert lambda_writer.handler(begun("dead_1")) == {"batchItemFailures": []}
+    assert interrupted() == set()  # the sweep ran first in that batch, before the begin was applied
+    clock[0] += 1
+    lambda_writer.handler({"Records": []})
+    assert interrupted() == set()  # too soon for another sweep
+    clock[0] += lambda_writer.SWEEP_EVERY_S
+    lambda_writer.handler({"Records": []})
+    assert interrupted() == {"dead_1"}
