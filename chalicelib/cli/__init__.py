@@ -10,6 +10,7 @@ import argparse
 import sys
 
 from chalicelib.cli.admin import add_all
+from chalicelib.cli.calllog import add_calllog
 from chalicelib.cli.commands import command
 from chalicelib.cli.runtime import CliError
 
@@ -44,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     command(sub, "migrate", "create or upgrade the database", "AIHUB_DB=/srv/aihub.db aihub migrate", _migrate,
             json_flag=False)
     add_all(sub)
+    add_calllog(sub)
     return top
 
 

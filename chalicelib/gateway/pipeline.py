@@ -3,23 +3,25 @@
 Both fronts run this same code. Every call ends in exactly one `model_calls` row, written in
 the same transaction as its charge (and the release of its reservation): before a
 non-streamed response is returned, and before the final `[DONE]` (or error event) of a stream,
-so a client that has its answer can already find the call.
+so a client that has its answer can already find the call. With `AIHUB_CALL_LOG=sqs` that
+settlement is on the queue by then, and written by the call log's writer (chalicelib/calllog).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx
 import orjson
 
-from chalicelib.billing import accounting, admission
+from chalicelib import calllog
+from chalicelib.billing import admission
 from chalicelib.billing.cost import charge
+from chalicelib.calllog.message import Hold, Message, begin_message
 from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import failover
@@ -40,12 +42,8 @@ from chalicelib.providers.base import (
     Usage,
     VideoResult,
 )
-from chalicelib.store import calls
-from chalicelib.store import providers as provider_rows
 from chalicelib.store.calls import CallRecord
-from chalicelib.store import inflight
 from chalicelib.store.db import DatabaseUnavailable
-from chalicelib.store.shared import writer
 from chalicelib.surfaces import openai_chat
 from chalicelib.surfaces.base import Native, StreamRenderer, Surface
 
@@ -77,6 +75,7 @@ class Call:
         self.settled = False
         self.attempts: list[dict[str, Any]] = []
         self.admission: admission.Admission | None = None
+        self.begun: asyncio.Future[None] | None = None  # its queued begin, being sent
         # Span ids are chosen as the call runs only when spans are exported; otherwise the
         # client's traceparent, if any, simply goes upstream.
         self.trace: trace_context.Trace | None = None
@@ -133,46 +132,48 @@ class Call:
         if len(self.attempts) > 1 or (self.attempts and error is not None):
             rec.attempts = orjson.dumps(self.attempts).decode()
         self.settled = True
-        # Through the writer thread: the loop never waits on SQLite, and calls settling at the
-        # same time share one commit. Durable: if the database cannot take it now (locked past
-        # the budget, disk full), the writer keeps it and commits it once it can; the client's
-        # answer is not held back for that.
+        msg = self._settlement(usage if error is None else None)
+        if self.begun is not None:
+            await self.begun  # the settle must not overtake its begin out of this process
+        # Locally through the writer thread: the loop never waits on SQLite, and calls settling
+        # at the same time share one commit. Durable: if the database cannot take it now (locked
+        # past the budget, disk full), the writer keeps it and commits it once it can; the
+        # client's answer is not held back for that.
         try:
-            await writer().run(lambda conn: self._write(conn, usage if error is None else None), durable=True)
+            rec.credits = await calllog.send(msg)
         except DatabaseUnavailable as exc:
             log.warning("call %s recorded later: %s", rec.request_id, exc.message)
         except Exception:
             log.exception("could not record call %s", rec.request_id)
         hub.call_settled(rec, self.attempts, self.trace)
 
-    def _write(self, conn: sqlite3.Connection, usage: Usage | None) -> None:
-        """Everything a call changes, in one transaction: charge, release, counters, record."""
+    def _settlement(self, usage: Usage | None) -> Message:
+        """Everything the call changes, as data (chalicelib/calllog): its record, the hold to
+        settle, the tokens for the tpm counter and the cost of its usage."""
         rec, adm = self.record, self.admission
-        rec.credits = 0
+        if adm is None:
+            return Message("settle", rec)
         cost = None
-        if adm is not None:
-            if adm.minute and usage is not None:
-                tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens + usage.output_tokens
-                conn.execute("UPDATE key_usage SET tokens = tokens + ? WHERE key_id = ? AND period = ?",
-                             (tokens, adm.key_id, adm.minute))
-            rate = adm.rates.get((rec.provider or "", rec.model or ""))
-            if adm.hold and usage is not None and rate is not None:
-                cost = charge(rate, usage)
-        if not inflight.end(conn, rec.request_id) and calls.exists(conn, rec.request_id):
-            # A sweep took this call for abandoned (its process stalled past the lease) and
-            # recorded it as interrupted: the provider still billed it, so the charge stands.
-            if cost and rec.account_id:
-                accounting.charge_unheld(conn, rec.account_id, rec.key_id, rec.request_id, cost)
-            log.warning("call %s settled after it was swept as interrupted", rec.request_id)
-            return
-        if adm is not None and adm.hold:
-            if cost is not None:
-                rec.credits = accounting.settle(conn, rec.request_id, cost)
-            else:
-                accounting.release(conn, rec.request_id)
-        calls.insert(conn, rec)
-        if rec.status == "success" and rec.credential_id and rec.credential_id.startswith("cred_"):
-            provider_rows.mark_used(conn, rec.credential_id, rec.created_at)
+        rate = adm.rates.get((rec.provider or "", rec.model or ""))
+        if adm.hold and usage is not None and rate is not None:
+            cost = charge(rate, usage)
+        tokens = 0 if usage is None else (usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
+                                          + usage.output_tokens)
+        return Message("settle", rec, Hold(rec.request_id, rec.account_id, adm.key_id, adm.hold, adm.minute),
+                       tokens, cost)
+
+    def begin_queued(self) -> None:
+        """A call whose settlement is queued and that admission wrote nothing for: its begin
+        goes to the queue while the provider works (settle waits for it)."""
+        msg = begin_message(replace(self.record), calllog.deadline(self.record))
+        self.begun = asyncio.ensure_future(_begin(msg))
+
+
+async def _begin(msg: Message) -> None:
+    try:
+        await calllog.send(msg)
+    except Exception:  # the local fallback could not commit it either: the settle still will
+        log.exception("could not record the start of call %s", msg.request_id)
 
 
 async def _recorded(call: Call, work: Awaitable[T]) -> T:
@@ -195,6 +196,8 @@ async def _admit(call: Call) -> Plan:
         return await admission.admit(call.record, call.who, plan(call.model), call.body, call.hold_kind)
 
     routes, call.admission = await _recorded(call, admit())
+    if call.admission is None and calllog.queued():
+        call.begin_queued()
     return routes
 
 

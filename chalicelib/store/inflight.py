@@ -6,6 +6,10 @@ append-only, which the analytics roll-ups rely on. Each process is an owner with
 its writer thread renews; a call whose owner's lease ran out (or whose owner is a dead process
 on this host) is settled by whoever sweeps first: recorded as failed (`interrupted`) and its
 hold released.
+
+A call whose settlement is queued (chalicelib/calllog, `AIHUB_CALL_LOG=sqs`) has a deadline
+instead: its settle may be applied long after its Lambda container froze, so no lease could be
+kept, but no invocation outlives the function's timeout, so a row past its deadline is dead.
 """
 from __future__ import annotations
 
@@ -26,6 +30,7 @@ from chalicelib.store.calls import CallRecord
 LEASE_MS = 20_000  # a live process renews every RENEW_S, so it is never taken for dead
 RENEW_S = 5.0
 INTERRUPTED = "interrupted"
+QUEUED = "queued"  # the owner of rows begun by the call log's writer: their deadline decides
 
 
 @lru_cache(maxsize=1)
@@ -45,10 +50,22 @@ def renew(conn: sqlite3.Connection) -> None:
                  (owner(), host, int(pid), now_ms() + LEASE_MS))
 
 
-def begin(conn: sqlite3.Connection, record: CallRecord) -> None:
-    """A call starts: it is owned by this process until it settles."""
-    conn.execute("INSERT INTO inflight (request_id, owner, created_at, record) VALUES (?, ?, ?, ?)",
-                 (record.request_id, owner(), record.created_at, orjson.dumps(_fields(record))))
+def begin(conn: sqlite3.Connection, record: CallRecord, *, deadline: int | None = None) -> None:
+    """A call starts: it is owned by this process until it settles, or (with a `deadline`,
+    epoch ms) is taken for dead once past it, whoever owns it."""
+    conn.execute("INSERT INTO inflight (request_id, owner, created_at, record, deadline) VALUES (?, ?, ?, ?, ?)",
+                 (record.request_id, owner(), record.created_at, orjson.dumps(_fields(record)), deadline))
+
+
+def begin_queued(conn: sqlite3.Connection, record: CallRecord, deadline: int) -> bool:
+    """A queued call's start, applied by the writer of the call log: queues reorder, so a start
+    that comes after its call's record (or twice) changes nothing; returns whether it counted."""
+    if calls.exists(conn, record.request_id):
+        return False
+    return conn.execute("INSERT INTO inflight (request_id, owner, created_at, record, deadline) VALUES (?, ?, ?, ?, ?)"
+                        " ON CONFLICT (request_id) DO NOTHING",
+                        (record.request_id, QUEUED, record.created_at, orjson.dumps(_fields(record)),
+                         deadline)).rowcount > 0
 
 
 def end(conn: sqlite3.Connection, request_id: str) -> bool:
@@ -72,21 +89,22 @@ def _alive_here(pid: int) -> bool:
 
 
 def sweep(conn: sqlite3.Connection, *, check_pids: bool = False) -> int:
-    """Settle the calls of dead owners as failed and release their holds; returns how many.
+    """Settle the calls of dead owners, and those past their deadline, as failed and release
+    their holds; returns how many.
 
     Dead: the lease ran out, or (with `check_pids`, at start-up) a process of this host that no
     longer exists, which lets a restarted single-process server free its predecessor's holds
-    at once instead of after the lease."""
+    at once instead of after the lease. A row with a deadline is judged by it alone."""
     now = now_ms()
     dead = {row[0] for row in conn.execute("SELECT owner FROM owners WHERE lease_until < ?", (now,))}
     if check_pids:
         here = socket.gethostname()
         dead |= {row[0] for row in conn.execute("SELECT owner, pid FROM owners WHERE host = ? AND owner != ?",
                                                 (here, owner())) if not _alive_here(row[1])}
-    rows = conn.execute("SELECT request_id, owner, record FROM inflight WHERE owner NOT IN"
-                        " (SELECT owner FROM owners WHERE lease_until >= ?)"
-                        + (f" OR owner IN ({','.join('?' * len(dead))})" if dead else ""),
-                        (now, *dead)).fetchall()
+    rows = conn.execute("SELECT request_id, owner, record FROM inflight WHERE deadline < ? OR (deadline IS NULL AND"
+                        " (owner NOT IN (SELECT owner FROM owners WHERE lease_until >= ?)"
+                        + (f" OR owner IN ({','.join('?' * len(dead))})" if dead else "") + "))",
+                        (now, now, *dead)).fetchall()
     for request_id, _, raw in rows:
         fields = orjson.loads(raw)
         record = CallRecord(**fields)

@@ -363,9 +363,17 @@ def _v12_catalogue_counters(db) -> None:
             db.execute(f"CREATE TRIGGER IF NOT EXISTS {trigger} AFTER {event} ON {table} {bump}")
 
 
+def _v13_inflight_deadlines(db) -> None:
+    # Calls whose settlement is queued (chalicelib/calllog) are in flight until a deadline rather
+    # than an owner's lease (store/inflight.py); NULL for the others.
+    db["inflight"].add_column("deadline", int)
+    db["inflight"].create_index(["deadline"])
+
+
 MIGRATIONS: list[Callable] = [_v1_core, _v2_providers, _v3_billing, _v4_usage_rollups, _v5_round2,
                               _v6_stored_responses, _v7_change_counters, _v8_sealed_provider_headers,
-                              _v9_video_jobs, _v10_usage_by_app, _v11_access_key_sessions, _v12_catalogue_counters]
+                              _v9_video_jobs, _v10_usage_by_app, _v11_access_key_sessions, _v12_catalogue_counters,
+                              _v13_inflight_deadlines]
 
 
 def migrate(store: Store) -> int:

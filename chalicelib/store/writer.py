@@ -21,7 +21,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -50,6 +50,35 @@ class _Periodic:
     every_s: float
     fn: Job
     due: float = 0.0
+
+
+def in_savepoints(conn: sqlite3.Connection, jobs: Sequence[Job], chores: Sequence[Job] = ()) -> list[tuple[bool, Any]]:
+    """Run `chores` then `jobs` in one open transaction, each in its own savepoint, so that one
+    job's error (a refusal, a bad message, a bug) undoes only that job; returns (ok, result or
+    exception) per job. A failure of the database itself (locked, full, failing) is raised:
+    the whole transaction must go back. A chore that fails is logged and skipped."""
+    for chore in chores:
+        conn.execute("SAVEPOINT chore")
+        try:
+            chore(conn)
+        except Exception as exc:
+            if classify(exc) is not None:
+                raise
+            log.exception("periodic write failed")
+            conn.execute("ROLLBACK TO chore")
+        conn.execute("RELEASE chore")
+    outcomes: list[tuple[bool, Any]] = []
+    for job in jobs:
+        conn.execute("SAVEPOINT job")
+        try:
+            outcomes.append((True, job(conn)))
+        except Exception as exc:
+            if classify(exc) is not None:
+                raise
+            conn.execute("ROLLBACK TO job")
+            outcomes.append((False, exc))
+        conn.execute("RELEASE job")
+    return outcomes
 
 
 class Writer:
@@ -146,29 +175,10 @@ class Writer:
 
         def tx(conn: sqlite3.Connection) -> None:
             outcomes.clear()  # a retry after a busy lock runs the whole batch again
-            for chore in chores:
-                conn.execute("SAVEPOINT chore")
-                try:
-                    chore(conn)
-                except Exception as exc:
-                    if classify(exc) is not None:
-                        raise
-                    log.exception("periodic write failed")
-                    conn.execute("ROLLBACK TO chore")
-                conn.execute("RELEASE chore")
             if len(batch) == 1 and not chores:  # the common case at low load: no savepoint needed
                 outcomes.append((True, batch[0].fn(conn)))
                 return
-            for item in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    outcomes.append((True, item.fn(conn)))
-                except Exception as exc:
-                    if classify(exc) is not None:
-                        raise  # the database itself failed: the whole batch goes back
-                    conn.execute("ROLLBACK TO job")
-                    outcomes.append((False, exc))
-                conn.execute("RELEASE job")
+            outcomes.extend(in_savepoints(conn, [item.fn for item in batch], chores))
 
         started = time.perf_counter()
         try:
