@@ -66,9 +66,9 @@ class Settings:
     # How long an `aigne hub connect` session waits for its approval and its CLI
     connect_session_ttl_s: int = 900
     # Where call settlements go (chalicelib/calllog): "local", the writer thread of this process,
-    # or "sqs", the queue AIHUB_CALL_LOG_QUEUE_URL drained by the writer function.
-    call_log: str = "local"
-    call_log_queue_url: str | None = None
+    # or "sqs", the queue AIHUB_SETTLEMENTS_QUEUE_URL drained by the writer function.
+    settlements: str = "local"
+    settlements_queue_url: str | None = None
     # How long a queued call can be in flight: no Lambda invocation outlives 900 s, plus a margin.
     call_deadline_s: float = 960.0
     env: dict[str, str] = field(default_factory=dict, repr=False)
@@ -180,25 +180,25 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
-        call_log=_call_log(env),
-        call_log_queue_url=env.get("AIHUB_CALL_LOG_QUEUE_URL") or None,
+        settlements=_settlements(env),
+        settlements_queue_url=env.get("AIHUB_SETTLEMENTS_QUEUE_URL") or None,
         call_deadline_s=float(env.get("AIHUB_CALL_DEADLINE_S") or 960.0),
         env=env,
     )
 
 
-CALL_LOG_MODES = ("local", "sqs")
+SETTLEMENT_MODES = ("local", "sqs")
 
 
-def _call_log(env: dict[str, str]) -> str:
-    """AIHUB_CALL_LOG: `local` or `sqs` (its older values `on`/`off` are the log line's, which
-    are `local` here). Without a queue URL, `sqs` cannot work and would lose nothing by being
-    local: the records stay in this process's database, and the error says why."""
-    mode = (env.get("AIHUB_CALL_LOG") or "").strip().lower()
-    if mode == "sqs" and not env.get("AIHUB_CALL_LOG_QUEUE_URL"):
-        log.error("AIHUB_CALL_LOG=sqs needs AIHUB_CALL_LOG_QUEUE_URL; calls are recorded locally.")
+def _settlements(env: dict[str, str]) -> str:
+    """AIHUB_SETTLEMENTS: `local` or `sqs`. Without a queue URL, `sqs` cannot work and would
+    lose nothing by being local: the records stay in this process's database, and the error
+    says why."""
+    mode = (env.get("AIHUB_SETTLEMENTS") or "").strip().lower()
+    if mode == "sqs" and not env.get("AIHUB_SETTLEMENTS_QUEUE_URL"):
+        log.error("AIHUB_SETTLEMENTS=sqs needs AIHUB_SETTLEMENTS_QUEUE_URL; calls are recorded locally.")
         return "local"
-    return mode if mode in CALL_LOG_MODES else "local"
+    return mode if mode in SETTLEMENT_MODES else "local"
 
 
 def _http_transport(value: str | None) -> str | None:
@@ -227,10 +227,7 @@ def observability() -> Observability:
     env = os.environ
     return Observability(
         log_level=(env.get("AIHUB_LOG_LEVEL") or "info").strip().upper(),
-        # AIHUB_CALL_LOG also says where settlements go (local | sqs, Settings.call_log): those
-        # keep the line.
-        call_log=(env.get("AIHUB_CALL_LOG") or "").strip().lower() in CALL_LOG_MODES
-        or _on(env.get("AIHUB_CALL_LOG"), True),
+        call_log=_on(env.get("AIHUB_CALL_LOG"), True),
         access_log=_on(env.get("AIHUB_ACCESS_LOG"), False),
         metrics=_on(env.get("AIHUB_METRICS"), True),
         metrics_public=_on(env.get("AIHUB_METRICS_PUBLIC"), False),

@@ -1,7 +1,7 @@
 """The call log: where a call's settlement (its record, charge and counters) is written.
 
-`AIHUB_CALL_LOG=local` (the default): by this process's writer thread, before the response
-goes out, as it always was. `sqs`: sent to the queue AIHUB_CALL_LOG_QUEUE_URL, which one writer
+`AIHUB_SETTLEMENTS=local` (the default): by this process's writer thread, before the response
+goes out, as it always was. `sqs`: sent to the queue AIHUB_SETTLEMENTS_QUEUE_URL, which one writer
 function (lambda_writer.py) drains in batches into the database; the request path then waits
 on no database transaction for an unbilled call. Both apply the same messages with the same
 code (apply.py).
@@ -17,7 +17,7 @@ from chalicelib.store.calls import CallRecord
 def queued() -> bool:
     """Settlements go to the queue: a call starting needs no database write (its `begin` is
     sent with `send`), and one that holds credits is in flight until a deadline, not a lease."""
-    return settings().call_log == "sqs"
+    return settings().settlements == "sqs"
 
 
 def deadline(record: CallRecord) -> int:

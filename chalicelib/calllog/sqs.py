@@ -30,7 +30,7 @@ def client() -> Any:
 
 
 def _send_blocking(body: str) -> None:
-    url = settings().call_log_queue_url
+    url = settings().settlements_queue_url
     for wait in (*BACKOFF_S, None):
         try:
             client().send_message(QueueUrl=url, MessageBody=body)

@@ -1,4 +1,4 @@
-"""`aihub calllog`: the queued call log's ops commands (AIHUB_CALL_LOG_QUEUE_URL names the queue)."""
+"""`aihub calllog`: the queued call log's ops commands (AIHUB_SETTLEMENTS_QUEUE_URL names the queue)."""
 from __future__ import annotations
 
 import argparse
@@ -12,9 +12,9 @@ from chalicelib.cli.runtime import CliError
 def _queue(args: argparse.Namespace) -> str:
     from chalicelib.config import settings
 
-    url = args.queue or settings().env.get("AIHUB_CALL_LOG_QUEUE_URL")
+    url = args.queue or settings().env.get("AIHUB_SETTLEMENTS_QUEUE_URL")
     if not url:
-        raise CliError("no queue: pass --queue URL or set AIHUB_CALL_LOG_QUEUE_URL.", status=2)
+        raise CliError("no queue: pass --queue URL or set AIHUB_SETTLEMENTS_QUEUE_URL.", status=2)
     return url
 
 
@@ -53,7 +53,7 @@ def _drain(args: argparse.Namespace) -> int:
 
 
 def add_calllog(sub: Any) -> None:
-    calllog = group(sub, "calllog", "the queued call log (AIHUB_CALL_LOG=sqs): redrive dead letters, drain a queue")
+    calllog = group(sub, "calllog", "the queued call log (AIHUB_SETTLEMENTS=sqs): redrive dead letters, drain a queue")
     redrive = command(calllog, "redrive", "move the dead-letter queue's messages back to the call-log queue",
                       "aihub calllog redrive --queue https://sqs.eu-west-1.amazonaws.com/123456789012/aihub-calls",
                       _redrive)
@@ -62,5 +62,5 @@ def add_calllog(sub: Any) -> None:
                     "function cannot)", "AIHUB_DB=/mnt/aihub/aihub.db aihub calllog drain", _drain)
     drain.add_argument("--dlq", action="store_true", help="drain the dead-letter queue instead")
     for p in (redrive, drain):
-        p.add_argument("--queue", help="the call-log queue's URL (default $AIHUB_CALL_LOG_QUEUE_URL)")
+        p.add_argument("--queue", help="the call-log queue's URL (default $AIHUB_SETTLEMENTS_QUEUE_URL)")
         p.add_argument("--limit", type=int, help="at most this many messages")

@@ -3,7 +3,7 @@
 Both fronts run this same code. Every call ends in exactly one `model_calls` row, written in
 the same transaction as its charge (and the release of its reservation): before a
 non-streamed response is returned, and before the final `[DONE]` (or error event) of a stream,
-so a client that has its answer can already find the call. With `AIHUB_CALL_LOG=sqs` that
+so a client that has its answer can already find the call. With `AIHUB_SETTLEMENTS=sqs` that
 settlement is on the queue by then, and written by the call log's writer (chalicelib/calllog).
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ its writer thread renews; a call whose owner's lease ran out (or whose owner is 
 on this host) is settled by whoever sweeps first: recorded as failed (`interrupted`) and its
 hold released.
 
-A call whose settlement is queued (chalicelib/calllog, `AIHUB_CALL_LOG=sqs`) has a deadline
+A call whose settlement is queued (chalicelib/calllog, `AIHUB_SETTLEMENTS=sqs`) has a deadline
 instead: its settle may be applied long after its Lambda container froze, so no lease could be
 kept, but no invocation outlives the function's timeout, so a row past its deadline is dead.
 """

@@ -1,4 +1,4 @@
-"""The queued call log end to end (AIHUB_CALL_LOG=sqs): the real gateway sends each call's
+"""The queued call log end to end (AIHUB_SETTLEMENTS=sqs): the real gateway sends each call's
 settlement to an SQS queue (moto's server on loopback), and the writer function's handler,
 fed the Lambda SQS events built from what the queue delivers, writes them into the database.
 At-least-once delivery, poison messages, the dead-letter queue, redrive and a writer killed
@@ -57,8 +57,8 @@ def _aws_env(moto_url: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def gw(fake: FakeUpstream, moto_url: str, queues, tmp_path_factory) -> Iterator[Gateway]:
-    env = {**upstream_env(fake.base_url), **_aws_env(moto_url), "AIHUB_BILLING": "on", "AIHUB_CALL_LOG": "sqs",
-           "AIHUB_CALL_LOG_QUEUE_URL": queues[0],
+    env = {**upstream_env(fake.base_url), **_aws_env(moto_url), "AIHUB_BILLING": "on", "AIHUB_SETTLEMENTS": "sqs",
+           "AIHUB_SETTLEMENTS_QUEUE_URL": queues[0],
            "AIHUB_RECHECK_INTERVAL_S": "3600"}  # no periodic maintenance writes while we count writes
     gateway = start_gateway(tmp_path_factory.mktemp("calllog"), env)
     with gateway.admin() as api:
@@ -148,7 +148,7 @@ def _assert_settled_once(gw: Gateway, key: dict, ids: list[str], credits: float)
 
 def _cli(moto_url: str, gw: Gateway, queue: str, *args: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIHUB_", "AWS_"))}
-    env.update(_aws_env(moto_url), AIHUB_DB=str(gw.db_path), AIHUB_CALL_LOG_QUEUE_URL=queue)
+    env.update(_aws_env(moto_url), AIHUB_DB=str(gw.db_path), AIHUB_SETTLEMENTS_QUEUE_URL=queue)
     done = subprocess.run([sys.executable, "-m", "chalicelib.cli", "calllog", *args, "--json"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -218,16 +218,16 @@ def test_a_database_failure_fails_the_whole_batch(tmp_path):
 
 @pytest.mark.parametrize("env, mode, line", [
     ({}, "local", True),
-    ({"AIHUB_CALL_LOG": "sqs", "AIHUB_CALL_LOG_QUEUE_URL": "http://127.0.0.1:1/1/q"}, "sqs", True),
-    ({"AIHUB_CALL_LOG": "sqs"}, "local", True),  # no queue: recorded here rather than lost
-    ({"AIHUB_CALL_LOG": "local"}, "local", True),
-    ({"AIHUB_CALL_LOG": "off"}, "local", False),  # the older meaning: the JSON line per call
+    ({"AIHUB_SETTLEMENTS": "sqs", "AIHUB_SETTLEMENTS_QUEUE_URL": "http://127.0.0.1:1/1/q"}, "sqs", True),
+    ({"AIHUB_SETTLEMENTS": "sqs"}, "local", True),  # no queue: recorded here rather than lost
+    ({"AIHUB_SETTLEMENTS": "local"}, "local", True),
+    ({"AIHUB_SETTLEMENTS": "local", "AIHUB_CALL_LOG": "off"}, "local", False),  # the line per call is its own switch
 ])
 def test_the_call_log_setting(local_env, env, mode, line):
     from chalicelib.config import observability, settings
 
     local_env(env)
-    assert (settings().call_log, observability().call_log) == (mode, line)
+    assert (settings().settlements, observability().call_log) == (mode, line)
 
 
 def test_a_queue_that_does_not_answer_leaves_the_record_to_the_local_writer(local_env, monkeypatch, caplog):
@@ -235,7 +235,7 @@ def test_a_queue_that_does_not_answer_leaves_the_record_to_the_local_writer(loca
     from tests.support.gateway import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens: every SendMessage fails
-    local_env({"AIHUB_CALL_LOG": "sqs", "AIHUB_CALL_LOG_QUEUE_URL": f"{dead}/123456789012/calls",
+    local_env({"AIHUB_SETTLEMENTS": "sqs", "AIHUB_SETTLEMENTS_QUEUE_URL": f"{dead}/123456789012/calls",
                "AWS_ENDPOINT_URL_SQS": dead, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                "AWS_REGION": "us-east-1"})
     sqs.client.cache_clear()
