@@ -3,7 +3,7 @@
 NFS cannot run on the bench machine (no NFS client or server in its kernel, no netem), so the
 database lives in a local directory seen through efs_delay.so (tests/bench/efs_delay.c, built
 here with gcc): an LD_PRELOAD layer that adds a fixed delay to every sync, byte-range lock
-request and open/close/unlink of files in that directory, and counts them. Rows:
+request, read and open/close/unlink of files in that directory, and counts them. Rows:
 
 - per-call transactions, 1 / 4 / 16 writer processes: what every Lambda container does today
   when SQLite on EFS is written directly. Each writer is its own process with its own Store
@@ -14,6 +14,10 @@ request and open/close/unlink of files in that directory, and counts them. Rows:
 - the batching writer, 10 and 100 calls per transaction: one process applies the same
   statements for N calls in one transaction (one savepoint per call), as the SQS-fed writer
   function does with those batch sizes; the producers never touch SQLite.
+
+Every row starts from a copy of one database that already holds a history of calls (and their
+ledger rows), so that its B-trees have the depth of a database in use: after another process's
+commit SQLite re-reads every page it touches, and over NFS each read is a round trip.
 
 After each row the database is checked: every call recorded exactly once (count and distinct
 request ids), one charge per call in the ledger, no hold left. Figures only, never a pass/fail
@@ -48,13 +52,15 @@ STARTING_BALANCE = 10**15
 class Delays:
     """Per-operation delays of the emulated mount, in microseconds (see efs_delay.c)."""
 
-    lock_us: int = 1000
-    sync_us: int = 2700  # EFS Standard's published write latency ("as low as 2.7 ms")
+    lock_us: int = 1000  # one round trip at ~1 ms
+    sync_us: int = 2700  # EFS's published write latency (Regional, elastic throughput)
     meta_us: int = 1000
+    read_us: int = 1000  # EFS's published read latency, same table
 
     def env(self, directory: Path) -> dict[str, str]:
         return {"EFS_DELAY_DIR": str(directory), "EFS_DELAY_LOCK_US": str(self.lock_us),
-                "EFS_DELAY_SYNC_US": str(self.sync_us), "EFS_DELAY_META_US": str(self.meta_us)}
+                "EFS_DELAY_SYNC_US": str(self.sync_us), "EFS_DELAY_META_US": str(self.meta_us),
+                "EFS_DELAY_READ_US": str(self.read_us)}
 
 
 @dataclass(frozen=True)
@@ -63,10 +69,11 @@ class Plan:
     per_call_calls: int = 320  # calls per per-call row, split among its writers
     batch_sizes: tuple[int, ...] = (10, 100)
     batches: int = 60  # transactions per batching row
+    history: int = 50_000  # calls (and ledger rows) already in the database
 
 
 FULL = Plan()
-QUICK = Plan(writers=(1, 4), per_call_calls=40, batch_sizes=(10,), batches=8)
+QUICK = Plan(writers=(1, 4), per_call_calls=40, batch_sizes=(10,), batches=8, history=2_000)
 
 
 # --- what a writer does -----------------------------------------------------------------------
@@ -101,8 +108,11 @@ def settle_batch(conn: sqlite3.Connection, batch: Sequence[dict[str, Any]]) -> N
 APPLY_BATCH: Callable[[sqlite3.Connection, Sequence[dict[str, Any]]], None] = settle_batch
 
 
+COUNTED = ("locks", "syncs", "metas", "reads")  # the order of efs_delay_counts()
+
+
 def _shim_counts() -> list[int]:
-    out = (ctypes.c_ulong * 3)()
+    out = (ctypes.c_ulong * len(COUNTED))()
     ctypes.CDLL(None).efs_delay_counts(out)  # the preloaded layer's symbol, found in the process
     return list(out)
 
@@ -134,8 +144,7 @@ def worker(spec_path: str) -> None:
     ended = time.perf_counter()
     after = _shim_counts()
     print(json.dumps({"began": began, "ended": ended, "durations_ms": durations, "over_budget": over_budget,
-                      "locks": after[0] - before[0], "syncs": after[1] - before[1],
-                      "metas": after[2] - before[2]}), flush=True)
+                      **{kind: a - b for kind, a, b in zip(COUNTED, after, before, strict=True)}}), flush=True)
 
 
 # --- the parent: set-up, run, check -----------------------------------------------------------
@@ -154,6 +163,7 @@ class Row:
     locks_per_call: float
     syncs_per_call: float
     metas_per_call: float
+    reads_per_call: float
     over_budget: int
     check: str
     ratio: float | None = None
@@ -173,12 +183,43 @@ def build_shim(directory: Path) -> tuple[Path | None, str]:
     return out, ""
 
 
+def _call(request_id: str, account: str, i: int) -> Any:
+    from chalicelib.store.calls import CallRecord
+
+    return CallRecord(request_id=request_id, created_at=int(time.time() * 1000), type="chat", account_id=account,
+                      provider="openai", model="gpt-4o-mini", requested_model="gpt-4o-mini", http_status=200,
+                      prompt_tokens=120 + i % 50, completion_tokens=40 + i % 30, duration_ms=850.0, ttfb_ms=300.0)
+
+
+def make_history(db: Path, calls: int) -> None:
+    """A migrated database holding `calls` settled calls of one account, with their charges."""
+    from chalicelib.store import calls as call_rows
+    from chalicelib.store import keys, ledger
+    from chalicelib.store.db import Store
+    from chalicelib.store.migrations import migrate
+
+    store = Store(str(db), journal_mode="delete")
+    migrate(store)
+
+    def history(conn: sqlite3.Connection) -> None:
+        account = keys.create_account(conn, "history")
+        ledger.grant(conn, account, STARTING_BALANCE)
+        for i in range(calls):
+            record = _call(f"past-{i}", account, i)
+            record.credits = COST
+            call_rows.insert(conn, record)
+            ledger.add(conn, account, -COST, kind="charge", request_id=record.request_id)
+
+    store.write(history)
+    store.close()
+
+
 def _prepare(db: Path, writers: int, calls_each: int) -> list[list[dict[str, Any]]]:
-    """A migrated database with one funded account per writer and a hold (with its in-flight
-    row) for every call, as admission leaves them; the calls, per writer."""
+    """One funded account per writer and a hold (with its in-flight row) for every call, as
+    admission leaves them, added to the database at `db` (migrated here if new); the calls,
+    per writer."""
     from chalicelib.billing import accounting
     from chalicelib.store import inflight, keys, ledger
-    from chalicelib.store.calls import CallRecord
     from chalicelib.store.db import Store
     from chalicelib.store.migrations import migrate
 
@@ -192,10 +233,7 @@ def _prepare(db: Path, writers: int, calls_each: int) -> list[list[dict[str, Any
             ledger.grant(conn, account, STARTING_BALANCE)
             mine = []
             for i in range(calls_each):
-                record = CallRecord(request_id=f"efs-{w}-{i}", created_at=int(time.time() * 1000), type="chat",
-                                    account_id=account, provider="openai", model="gpt-4o-mini",
-                                    requested_model="gpt-4o-mini", http_status=200, prompt_tokens=120 + i % 50,
-                                    completion_tokens=40 + i % 30, duration_ms=850.0, ttfb_ms=300.0)
+                record = _call(f"efs-{w}-{i}", account, i)
                 inflight.begin(conn, record)
                 if not accounting.reserve(conn, record.request_id, account, None, HOLD):
                     raise RuntimeError("set-up: the hold was refused")
@@ -208,11 +246,13 @@ def _prepare(db: Path, writers: int, calls_each: int) -> list[list[dict[str, Any
 
 
 def _check(db: Path, expected: int) -> str:
+    """Every call of the run (request ids `efs-...`, not the history's) recorded and charged once."""
     conn = sqlite3.connect(db)
     try:
-        rows, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT request_id) FROM model_calls").fetchone()
+        rows, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT request_id) FROM model_calls"
+                                      " WHERE request_id LIKE 'efs-%'").fetchone()
         charges = conn.execute("SELECT COUNT(*), COUNT(DISTINCT request_id) FROM credit_ledger"
-                               " WHERE kind = 'charge'").fetchone()
+                               " WHERE kind = 'charge' AND request_id LIKE 'efs-%'").fetchone()
         holds = conn.execute("SELECT COUNT(*) FROM reservations").fetchone()[0]
         inflight = conn.execute("SELECT COUNT(*) FROM inflight").fetchone()[0]
     finally:
@@ -232,11 +272,13 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def run_row(shim: Path, delays: Delays, workdir: Path, *, writers: int, calls_each: int, batch: int,
+def run_row(shim: Path, delays: Delays, workdir: Path, history: Path, *, writers: int, calls_each: int, batch: int,
             mode: str) -> Row:
-    """One row: set up, start the writers under the delay layer, let them go together, check."""
+    """One row: set up on a copy of `history`, start the writers under the delay layer, let
+    them go together, check."""
     directory = Path(tempfile.mkdtemp(prefix=f"{mode}-{writers}-{batch}-", dir=workdir))
     db = directory / "aihub.db"
+    shutil.copyfile(history, db)
     per_writer = _prepare(db, writers, calls_each)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIHUB_")}
     env.update(delays.env(directory), LD_PRELOAD=str(shim), PYTHONPATH=str(ROOT))
@@ -273,6 +315,7 @@ def run_row(shim: Path, delays: Delays, workdir: Path, *, writers: int, calls_ea
               locks_per_call=sum(r["locks"] for r in results) / calls,
               syncs_per_call=sum(r["syncs"] for r in results) / calls,
               metas_per_call=sum(r["metas"] for r in results) / calls,
+              reads_per_call=sum(r["reads"] for r in results) / calls,
               over_budget=sum(r["over_budget"] for r in results), check=_check(db, calls))
     shutil.rmtree(directory, ignore_errors=True)
     return row
@@ -285,14 +328,17 @@ def run(plan: Plan, delays: Delays, progress: Callable[[str], None] = lambda _: 
         shim, why = build_shim(tmp)
         if shim is None:
             return {"skipped": why}
+        progress(f"a database with a history of {plan.history:,} calls")
+        history = tmp / "history.db"
+        make_history(history, plan.history)
         rows: list[Row] = []
         for writers in plan.writers:
             progress(f"per-call transactions, {writers} writer process(es)")
-            rows.append(run_row(shim, delays, tmp, writers=writers, calls_each=max(1, plan.per_call_calls // writers),
+            rows.append(run_row(shim, delays, tmp, history, writers=writers, calls_each=max(1, plan.per_call_calls // writers),
                                 batch=1, mode="per-call"))
         for size in plan.batch_sizes:
             progress(f"batching writer, {size} calls per transaction")
-            rows.append(run_row(shim, delays, tmp, writers=1, calls_each=size * plan.batches, batch=size,
+            rows.append(run_row(shim, delays, tmp, history, writers=1, calls_each=size * plan.batches, batch=size,
                                 mode="batching"))
     baseline = next((r for r in rows if r.mode == "per-call" and r.writers == max(plan.writers)), None)
     for r in rows:
@@ -307,11 +353,13 @@ def render(result: dict[str, Any]) -> str:
         return f"SQLite on emulated EFS: skipped ({result['skipped']})"
     d = result["delays"]
     lines = [
+        f"history: {result['plan']['history']:,} calls already in the database",
         (f"SQLite on emulated EFS (LD_PRELOAD delay layer, not NFS): {d['lock_us'] / 1000:g} ms per lock request, "
-        f"{d['sync_us'] / 1000:g} ms per sync, {d['meta_us'] / 1000:g} ms per open/close/unlink; rollback journal, "
+        f"{d['sync_us'] / 1000:g} ms per sync, {d['read_us'] / 1000:g} ms per read, {d['meta_us'] / 1000:g} ms per "
+         "open/close/unlink; rollback journal, "
         "synchronous=FULL, BEGIN IMMEDIATE; per call: end in-flight row, release hold + charge, insert call row"),
         (f"{'mode':<10} {'writers':>7} {'batch':>5} {'calls':>6} {'tx':>5} {'calls/s':>9} {'tx p50 ms':>9} "
-        f"{'tx p99 ms':>9} {'locks/call':>10} {'syncs/call':>10} {'meta/call':>9} {'retried':>7} "
+        f"{'tx p99 ms':>9} {'locks/call':>10} {'syncs/call':>10} {'reads/call':>10} {'meta/call':>9} {'retried':>7} "
         f"{'x per-call@' + str(result['baseline_writers']):>14}  check"),
     ]
     for r in result["rows"]:
@@ -319,7 +367,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(
             f"{r['mode']:<10} {r['writers']:>7} {r['batch']:>5} {r['calls']:>6} {r['transactions']:>5} "
             f"{r['calls_per_s']:>9.1f} {r['p50_ms']:>9.1f} {r['p99_ms']:>9.1f} {r['locks_per_call']:>10.2f} "
-            f"{r['syncs_per_call']:>10.2f} {r['metas_per_call']:>9.2f} {r['over_budget']:>7} {ratio:>14}  {r['check']}")
+            f"{r['syncs_per_call']:>10.2f} {r['reads_per_call']:>10.2f} {r['metas_per_call']:>9.2f} {r['over_budget']:>7} {ratio:>14}  {r['check']}")
     batching = [r for r in result["rows"] if r["mode"] == "batching" and r["ratio"] is not None]
     if batching:
         best = max(batching, key=lambda r: r["ratio"])
@@ -344,12 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock-us", type=int, default=Delays.lock_us)
     parser.add_argument("--sync-us", type=int, default=Delays.sync_us)
     parser.add_argument("--meta-us", type=int, default=Delays.meta_us)
+    parser.add_argument("--read-us", type=int, default=Delays.read_us)
     parser.add_argument("--worker", help=argparse.SUPPRESS)  # internal: one writer process
     args = parser.parse_args(argv)
     if args.worker:
         worker(args.worker)
         return 0
-    delays = Delays(args.lock_us, args.sync_us, args.meta_us)
+    delays = Delays(args.lock_us, args.sync_us, args.meta_us, args.read_us)
     result = run(QUICK if args.quick else FULL, delays,
                  lambda message: print(f"[efs] {message}", file=sys.stderr, flush=True))
     print(render(result), flush=True)

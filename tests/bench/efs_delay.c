@@ -1,5 +1,5 @@
 /* efs_delay.so: an LD_PRELOAD layer that makes a local directory behave, for SQLite, like a file
- * system reached over the network: every sync, every byte-range lock request and every metadata
+ * system reached over the network: every sync, byte-range lock request, read and metadata
  * operation (open, close, unlink) of a file under EFS_DELAY_DIR waits a fixed time, as an NFS
  * client waits for the server's answer. Everything else (Python's own imports, pipes) is untouched.
  *
@@ -9,19 +9,27 @@
  *   EFS_DELAY_DIR      path prefix of the emulated mount (required: without it nothing is delayed)
  *   EFS_DELAY_LOCK_US  per fcntl lock command: F_SETLK, F_SETLKW, F_GETLK and the OFD variants
  *                      (default 1000: one NFSv4 LOCK/LOCKU/LOCKT round trip at ~1 ms RTT)
- *   EFS_DELAY_SYNC_US  per fsync/fdatasync (default 2700: EFS Standard's published durable write
- *                      latency, "as low as 2.7 ms" for Regional file systems:
- *                      Amazon EFS User Guide, "Amazon EFS performance specifications",
- *                      docs.aws.amazon.com/efs/latest/ug/performance.html, read 2026-12-02)
+ *   EFS_DELAY_SYNC_US  per fsync/fdatasync (default 2700: EFS's published write latency, ~2.7 ms,
+ *                      for Regional file systems with elastic throughput)
+ *   EFS_DELAY_READ_US  per read/pread (default 1000: the same table's ~1 ms read latency). Linux's
+ *                      NFS client drops a file's cached data whenever it takes a lock on it
+ *                      (fs/nfs/file.c, do_setlk: "locking acts as a cache coherency point") and
+ *                      SQLite reads only under a lock, so each read it makes goes to the server.
+ *                      SQLite itself re-reads its pages only when another process has written
+ *                      since: this is what makes many writers slower than one.
  *   EFS_DELAY_META_US  per open/close/unlink (default 1000: OPEN, CLOSE and REMOVE are round trips)
+ *
+ * Latencies: Amazon EFS User Guide, "Amazon EFS performance specifications", General Purpose mode,
+ * Regional, Elastic (docs.aws.amazon.com/efs/latest/ug/performance.html, read 2026-12-02).
  *
  * Half of each delay is spent before the real call and half after, as a request travels to the
  * server and its answer back: a lock is granted half a round trip after it is asked for, and a
  * released lock is free half a round trip before the client hears so.
  *
- * Not modelled: reads and writes of pages (an NFS client buffers writes until the sync, which is
- * delayed, and may re-read pages after taking a lock, which is not), so the layer is, if anything,
- * kind to the per-transaction path. efs_delay_counts() (for ctypes) returns the operations seen.
+ * Not modelled: writes of pages (an NFS client buffers them until the sync, which is delayed),
+ * readahead (a read fetching neighbouring pages too), the attribute revalidations (GETATTR) of
+ * open and lock, and the server's own lock contention: the layer is, if anything, kind to the
+ * per-transaction path. efs_delay_counts() (for ctypes) returns the operations seen.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -35,11 +43,11 @@
 
 #define MAX_FD 65536
 
-enum { LOCKS, SYNCS, METAS, N_KINDS };
+enum { LOCKS, SYNCS, METAS, READS, N_KINDS };
 
 static unsigned long counts[N_KINDS];
 static unsigned char tracked[MAX_FD];
-static long delay_us[N_KINDS] = {1000, 2700, 1000};
+static long delay_us[N_KINDS] = {1000, 2700, 1000, 1000};
 static char prefix[4096];
 static size_t prefix_len;
 
@@ -53,6 +61,9 @@ static int (*real_openat)(int, const char *, int, ...);
 static int (*real_openat64)(int, const char *, int, ...);
 static int (*real_close)(int);
 static int (*real_unlink)(const char *);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pread64)(int, void *, size_t, off64_t);
 
 static long env_long(const char *name, long fallback) {
     const char *value = getenv(name);
@@ -70,9 +81,13 @@ __attribute__((constructor)) static void init(void) {
     real_openat64 = dlsym(RTLD_NEXT, "openat64");
     real_close = dlsym(RTLD_NEXT, "close");
     real_unlink = dlsym(RTLD_NEXT, "unlink");
+    real_read = dlsym(RTLD_NEXT, "read");
+    real_pread = dlsym(RTLD_NEXT, "pread");
+    real_pread64 = dlsym(RTLD_NEXT, "pread64");
     delay_us[LOCKS] = env_long("EFS_DELAY_LOCK_US", delay_us[LOCKS]);
     delay_us[SYNCS] = env_long("EFS_DELAY_SYNC_US", delay_us[SYNCS]);
     delay_us[METAS] = env_long("EFS_DELAY_META_US", delay_us[METAS]);
+    delay_us[READS] = env_long("EFS_DELAY_READ_US", delay_us[READS]);
     const char *dir = getenv("EFS_DELAY_DIR");
     if (dir && *dir && strlen(dir) < sizeof prefix) {
         strcpy(prefix, dir);
@@ -88,6 +103,14 @@ static void half_delay(int kind) {
 }
 
 static void count(int kind) { __atomic_fetch_add(&counts[kind], 1, __ATOMIC_RELAXED); }
+
+/* `call`, as one round trip of `kind` when `mine`: counted, half the delay before, half after. */
+#define ROUND_TRIP(kind, mine, type, call) ({   \
+    int mine_ = (mine);                          \
+    if (mine_) { count(kind); half_delay(kind); } \
+    type rc_ = (call);                           \
+    if (mine_) half_delay(kind);                 \
+    rc_; })
 
 static int under_mount(const char *path) {
     return prefix_len && path && strncmp(path, prefix, prefix_len) == 0;
@@ -112,116 +135,67 @@ static int is_lock(int cmd) {
     }
 }
 
-static int do_fcntl(int (*real)(int, int, ...), int fd, int cmd, void *arg) {
-    if (!is_lock(cmd) || !is_tracked(fd)) return real(fd, cmd, arg);
-    count(LOCKS);
-    half_delay(LOCKS);
-    int rc = real(fd, cmd, arg);
-    half_delay(LOCKS);
-    return rc;
-}
-
 /* fcntl's third argument is an int or a pointer; both travel in one register on x86_64 and
  * aarch64, so it is passed on as a pointer whatever it is (glibc's own wrappers do the same). */
-int fcntl(int fd, int cmd, ...) {
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return do_fcntl(real_fcntl, fd, cmd, arg);
+#define FCNTL(name, real)                                                                  \
+    int name(int fd, int cmd, ...) {                                                       \
+        va_list ap;                                                                        \
+        va_start(ap, cmd);                                                                 \
+        void *arg = va_arg(ap, void *);                                                    \
+        va_end(ap);                                                                        \
+        return ROUND_TRIP(LOCKS, is_lock(cmd) && is_tracked(fd), int, (real)(fd, cmd, arg)); \
+    }
+FCNTL(fcntl, real_fcntl)
+FCNTL(fcntl64, real_fcntl64 ? real_fcntl64 : real_fcntl)
+
+int fsync(int fd) { return ROUND_TRIP(SYNCS, is_tracked(fd), int, real_fsync(fd)); }
+int fdatasync(int fd) { return ROUND_TRIP(SYNCS, is_tracked(fd), int, real_fdatasync(fd)); }
+
+ssize_t read(int fd, void *buf, size_t n) {
+    return ROUND_TRIP(READS, is_tracked(fd), ssize_t, real_read(fd, buf, n));
+}
+ssize_t pread(int fd, void *buf, size_t n, off_t offset) {
+    return ROUND_TRIP(READS, is_tracked(fd), ssize_t, real_pread(fd, buf, n, offset));
+}
+ssize_t pread64(int fd, void *buf, size_t n, off64_t offset) {
+    return ROUND_TRIP(READS, is_tracked(fd), ssize_t, real_pread64(fd, buf, n, offset));
 }
 
-int fcntl64(int fd, int cmd, ...) {
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return do_fcntl(real_fcntl64 ? real_fcntl64 : real_fcntl, fd, cmd, arg);
-}
-
-static int do_sync(int (*real)(int), int fd) {
-    if (!is_tracked(fd)) return real(fd);
-    count(SYNCS);
-    half_delay(SYNCS);
-    int rc = real(fd);
-    half_delay(SYNCS);
-    return rc;
-}
-
-int fsync(int fd) { return do_sync(real_fsync, fd); }
-int fdatasync(int fd) { return do_sync(real_fdatasync, fd); }
-
-static mode_t mode_arg(int flags, va_list ap) {
+/* The mode argument exists only when a file may be created. */
 #ifdef O_TMPFILE
-    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) return va_arg(ap, mode_t);
+#define CREATES(flags) (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
 #else
-    if (flags & O_CREAT) return va_arg(ap, mode_t);
+#define CREATES(flags) ((flags) & O_CREAT)
 #endif
-    return 0;
-}
 
-/* openat's dirfd is ignored for matching: SQLite opens by absolute path. */
-static int do_open(int dirfd, int (*plain)(const char *, int, ...), int (*at)(int, const char *, int, ...),
-                   const char *path, int flags, mode_t mode) {
-    int mine = under_mount(path);
-    if (mine) { count(METAS); half_delay(METAS); }
-    int fd = plain ? plain(path, flags, mode) : at(dirfd, path, flags, mode);
-    if (mine) half_delay(METAS);
-    return opened(fd, mine);
-}
-
-int open(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(0, real_open, NULL, path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(0, real_open64 ? real_open64 : real_open, NULL, path, flags, mode);
-}
-
-int openat(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(dirfd, NULL, real_openat, path, flags, mode);
-}
-
-int openat64(int dirfd, const char *path, int flags, ...) {
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    return do_open(dirfd, NULL, real_openat64 ? real_openat64 : real_openat, path, flags, mode);
-}
+/* openat's dirfd is not used for matching: SQLite opens by absolute path. */
+#define OPEN(name, real, params, args)                                           \
+    int name params {                                                            \
+        mode_t mode = 0;                                                         \
+        if (CREATES(flags)) {                                                    \
+            va_list ap;                                                          \
+            va_start(ap, flags);                                                 \
+            mode = va_arg(ap, mode_t);                                           \
+            va_end(ap);                                                          \
+        }                                                                        \
+        int mine = under_mount(path);                                            \
+        return opened(ROUND_TRIP(METAS, mine, int, (real) args), mine);          \
+    }
+OPEN(open, real_open, (const char *path, int flags, ...), (path, flags, mode))
+OPEN(open64, real_open64 ? real_open64 : real_open, (const char *path, int flags, ...), (path, flags, mode))
+OPEN(openat, real_openat, (int dirfd, const char *path, int flags, ...), (dirfd, path, flags, mode))
+OPEN(openat64, real_openat64 ? real_openat64 : real_openat, (int dirfd, const char *path, int flags, ...),
+     (dirfd, path, flags, mode))
 
 int close(int fd) {
-    if (!is_tracked(fd)) return real_close(fd);
-    tracked[fd] = 0;
-    count(METAS);
-    half_delay(METAS);
-    int rc = real_close(fd);
-    half_delay(METAS);
-    return rc;
+    int mine = is_tracked(fd);
+    if (mine) tracked[fd] = 0;
+    return ROUND_TRIP(METAS, mine, int, real_close(fd));
 }
 
-int unlink(const char *path) {
-    if (!under_mount(path)) return real_unlink(path);
-    count(METAS);
-    half_delay(METAS);
-    int rc = real_unlink(path);
-    half_delay(METAS);
-    return rc;
-}
+int unlink(const char *path) { return ROUND_TRIP(METAS, under_mount(path), int, real_unlink(path)); }
 
-/* locks, syncs, metadata operations seen so far by this process */
-void efs_delay_counts(unsigned long out[3]) {
+/* locks, syncs, metadata operations, reads seen so far by this process */
+void efs_delay_counts(unsigned long out[N_KINDS]) {
     for (int i = 0; i < N_KINDS; i++) out[i] = __atomic_load_n(&counts[i], __ATOMIC_RELAXED);
 }
