@@ -37,9 +37,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.store.calls import CallRecord
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIM_SOURCE = Path(__file__).with_name("efs_delay.c")
@@ -167,7 +170,6 @@ class Row:
     over_budget: int
     check: str
     ratio: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def build_shim(directory: Path) -> tuple[Path | None, str]:
@@ -183,7 +185,7 @@ def build_shim(directory: Path) -> tuple[Path | None, str]:
     return out, ""
 
 
-def _call(request_id: str, account: str, i: int) -> Any:
+def _call(request_id: str, account: str, i: int) -> CallRecord:
     from chalicelib.store.calls import CallRecord
 
     return CallRecord(request_id=request_id, created_at=int(time.time() * 1000), type="chat", account_id=account,
