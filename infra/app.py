@@ -24,7 +24,8 @@ def build(app: cdk.App, stage: str) -> AihubStack:
     nat = app.node.try_get_context("nat_gateways")
     timeout = app.node.try_get_context("api_timeout_seconds")
     return AihubStack(app, stage, project_dir=PROJECT, nat_gateways=int(nat) if nat is not None else None,
-                      api_timeout_seconds=int(timeout) if timeout else None)
+                      api_timeout_seconds=int(timeout) if timeout else None,
+                      hot_path=app.node.try_get_context("hot_path"))
 
 
 def main() -> None:

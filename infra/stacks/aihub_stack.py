@@ -12,13 +12,17 @@
 - a CloudWatch dashboard and alarms (5xx rate, provider error rate, Lambda throttles, database
   write latency) over the metrics the functions embed in their logs, notifying an SNS topic;
 - two generated secrets (the master secret and the bootstrap admin key) and one execution
-  role that can do exactly what the code does: mount that access point, read those two
-  secrets, put and get hosted files, call Bedrock, write logs and attach to the VPC.
+  role for the API, maintenance and stream functions that can do exactly what the code does:
+  mount that access point, read those two secrets, put and get hosted files, call Bedrock, write
+  logs and attach to the VPC (and, queued, send to the call log and use the hot-state table);
+- in the queued mode (`hot_path`, default for test and prod): the call-log queue, its writer
+  function, the DynamoDB hot-state table and the reconcile job (hot_path.py), each function
+  with a role of its own.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -33,7 +37,9 @@ from chalice.cdk import Chalice
 from constructs import Construct
 
 from .bundle import chalice_stage, stream_bundle
+from .hot_path import FunctionPlacement, HotPath, HotPathSettings
 from .monitoring import Monitoring, namespace
+from .roles import function_role, mount_statement
 
 MOUNT = "/mnt/aihub"
 DB_PATH = f"{MOUNT}/aihub.db"
@@ -53,10 +59,16 @@ class StageSettings:
     nat_gateways: int = 1  # one NAT for all AZs: ~$33/month each; 2 survive an AZ outage
     stream_timeout_minutes: int = 15  # a Function URL's maximum
     blob_days: int = 7  # hosted files (generated videos) are deleted after this many days
+    # "queued": settlements through SQS to one writer, holds and counters in DynamoDB (many
+    # concurrent calls); "direct": every function writes SQLite on EFS itself (a small stage:
+    # nothing more to pay for or run, a few tens of calls per second at most; docs/DEPLOY.md).
+    hot_path: str = "queued"
+    queued: HotPathSettings = field(default_factory=HotPathSettings)
 
 
+HOT_PATHS = ("direct", "queued")
 STAGES: dict[str, StageSettings] = {
-    "dev": StageSettings(logs.RetentionDays.ONE_WEEK, keep_data=False),
+    "dev": StageSettings(logs.RetentionDays.ONE_WEEK, keep_data=False, hot_path="direct"),
     "test": StageSettings(logs.RetentionDays.TWO_WEEKS, keep_data=False),
     "prod": StageSettings(logs.RetentionDays.THREE_MONTHS, keep_data=True),
 }
@@ -65,11 +77,14 @@ STAGES: dict[str, StageSettings] = {
 class AihubStack(cdk.Stack):
     def __init__(self, scope: Construct, stage: str, *, project_dir: Path, nat_gateways: int | None = None,
                  api_timeout_seconds: int | None = None, lwa_layer_version: int = LWA_LAYER_VERSION,
-                 **kwargs: object) -> None:
+                 hot_path: str | None = None, **kwargs: object) -> None:
         # chalice.cdk packages the stage named by its scope (str(scope) == the stack's path), so the
         # construct id is the Chalice stage and the CloudFormation name carries the app's name.
         super().__init__(scope, stage, stack_name=f"aihub-{stage}", **kwargs)  # type: ignore[arg-type]
         settings = STAGES[stage]
+        hot_path = hot_path or settings.hot_path
+        if hot_path not in HOT_PATHS:
+            raise ValueError(f"hot_path {hot_path!r}: one of {', '.join(HOT_PATHS)}")
         removal = cdk.RemovalPolicy.RETAIN if settings.keep_data else cdk.RemovalPolicy.DESTROY
         chalice_config = chalice_stage(project_dir, stage)
         cdk.Tags.of(self).add("app", "aihub")
@@ -132,15 +147,21 @@ class AihubStack(cdk.Stack):
         # Uploads of multi-megabyte videos go straight to S3, free, instead of through the NAT.
         vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)
 
-        role = self._execution_role(file_system, access_point, [master_secret, admin_key], blobs)
-        infra_env = {
-            "AIHUB_BLOB_BUCKET": blobs.bucket_name,
-            "AIHUB_BLOB_TTL_DAYS": str(settings.blob_days),
+        hot = HotPath(self, "HotPath", settings=settings.queued, removal=removal, vpc=vpc) if hot_path == "queued" else None
+        role = self._execution_role(file_system, access_point, [master_secret, admin_key], blobs,
+                                    hot.api_statements() if hot else [])
+        database_env = {
             "AIHUB_DB": DB_PATH,
             "AIHUB_DB_JOURNAL": "delete",  # WAL is unsafe over NFS
+            "AIHUB_METRICS_NAMESPACE": namespace(stage),  # the embedded metrics the dashboard reads
+        }
+        infra_env = {
+            **database_env,
+            **(hot.api_environment() if hot else {"AIHUB_CALL_LOG": "local", "AIHUB_HOT_STATE": "sqlite"}),
+            "AIHUB_BLOB_BUCKET": blobs.bucket_name,
+            "AIHUB_BLOB_TTL_DAYS": str(settings.blob_days),
             "AIHUB_SECRET_ID": secret_name,
             "AIHUB_ADMIN_KEY_ID": admin_name,
-            "AIHUB_METRICS_NAMESPACE": namespace(stage),  # the embedded metrics the dashboard reads
         }
 
         # The Chalice app. stage_config takes precedence over .chalice/config.json and replaces
@@ -209,6 +230,17 @@ class AihubStack(cdk.Stack):
 
         monitoring = Monitoring(self, "Monitoring", stage=stage, function_names=[
             self.chalice.get_resource("APIHandler").ref, stream.function_name])
+        if hot is not None:
+            # The writer and the reconcile job run the API function's own bundle; they read no
+            # secret and no setting beyond the database's.
+            hot.add_functions(
+                code=lambda_.Code.from_asset(str(package_dir / "deployment.zip")), runtime=stream.runtime,
+                placement=FunctionPlacement(vpc, private, functions_sg, file_system, access_point, MOUNT),
+                environment=database_env, log_group=lambda name: self._log_group(name, settings, removal))
+            monitoring.watch_call_log(hot.queue, hot.dead_letters, settings.queued.oldest_message_alarm_seconds)
+            cdk.CfnOutput(self, "CallLogQueueUrl", value=hot.queue.queue_url)
+            cdk.CfnOutput(self, "CallLogDeadLetterQueueUrl", value=hot.dead_letters.queue_url)
+            cdk.CfnOutput(self, "HotStateTable", value=hot.table.table_name)
 
         cdk.CfnOutput(self, "StreamUrl", value=stream_url.url, description="streaming front (OpenAI base URL + v1/)")
         cdk.CfnOutput(self, "MasterSecretName", value=secret_name)
@@ -252,14 +284,10 @@ class AihubStack(cdk.Stack):
         return logs.LogGroup(self, construct_id, retention=settings.log_retention, removal_policy=removal)
 
     def _execution_role(self, file_system: efs.FileSystem, access_point: efs.AccessPoint,
-                        secrets: list[secretsmanager.Secret], blobs: s3.Bucket) -> iam.Role:
+                        secrets: list[secretsmanager.Secret], blobs: s3.Bucket,
+                        hot_path: list[iam.PolicyStatement]) -> iam.Role:
         statements = [
-            iam.PolicyStatement(
-                sid="MountTheDatabase",
-                actions=["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
-                resources=[file_system.file_system_arn],
-                conditions={"StringEquals": {"elasticfilesystem:AccessPointArn": access_point.access_point_arn}},
-            ),
+            mount_statement(file_system, access_point),
             iam.PolicyStatement(
                 sid="ReadTheSecrets", actions=["secretsmanager:GetSecretValue"],
                 resources=[secret.secret_arn for secret in secrets],
@@ -277,15 +305,9 @@ class AihubStack(cdk.Stack):
                 resources=[f"arn:{cdk.Aws.PARTITION}:bedrock:*::foundation-model/*",
                            f"arn:{cdk.Aws.PARTITION}:bedrock:*:{cdk.Aws.ACCOUNT_ID}:inference-profile/*"],
             ),
+            *hot_path,
         ]
-        # Inline in the role itself, so the grants exist before any function is created (Lambda
-        # checks an EFS-mounting function's role at creation).
-        role = iam.Role(
-            self, "FunctionRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="aihub functions: EFS access point, two secrets, hosted files, Bedrock, logs, VPC ENIs",
-            # CloudWatch Logs + the ENI calls a function in a VPC needs.
-            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(
-                "service-role/AWSLambdaVPCAccessExecutionRole")],
-            inline_policies={"aihub": iam.PolicyDocument(statements=statements)},
-        )
-        return role
+        return function_role(
+            self, "FunctionRole",
+            "aihub functions: EFS access point, two secrets, hosted files, Bedrock, logs, VPC ENIs"
+            + (", call-log queue, hot-state table" if hot_path else ""), statements)

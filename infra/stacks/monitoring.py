@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = cdk.Duration.minutes(5)
@@ -57,8 +58,8 @@ class Monitoring(Construct):
             label="Lambda throttles", period=PERIOD)
         db_write = metric("DbWriteLatency", "p99")
 
+        self.stage = stage
         self.topic = sns.Topic(self, "AlarmTopic", display_name=f"aihub {stage} alarms")
-        action = cw_actions.SnsAction(self.topic)
         self.alarms: dict[str, cw.Alarm] = {}
         for key, source, threshold, description in (
             ("ServerErrorRate", server_errors, thresholds.server_error_percent,
@@ -70,14 +71,7 @@ class Monitoring(Construct):
             ("DatabaseWriteLatency", db_write, thresholds.db_write_p99_ms,
              "p99 commit time of the writer thread: EFS slow or the SQLite write lock contended."),
         ):
-            alarm = cw.Alarm(
-                self, key, metric=source, threshold=threshold, evaluation_periods=3, datapoints_to_alarm=2,
-                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                alarm_name=f"aihub-{stage}-{key}", alarm_description=description)
-            alarm.add_alarm_action(action)
-            alarm.add_ok_action(action)
-            self.alarms[key] = alarm
+            self._alarm(key, source, threshold, description, evaluation_periods=3, datapoints_to_alarm=2)
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"aihub-{stage}",
                                       default_interval=cdk.Duration.hours(3))
@@ -104,4 +98,36 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Database writes", width=12, left=[metric("DbWriteLatency", "p50"), db_write],
                            right=[metric("DbQueueDepth", "Maximum")]),
             cw.GraphWidget(title="Lambda throttles", width=12, left=[throttles]),
+        )
+
+    def _alarm(self, key: str, source: cw.IMetric, threshold: float, description: str, *,
+               evaluation_periods: int, datapoints_to_alarm: int) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self, key, metric=source, threshold=threshold, evaluation_periods=evaluation_periods,
+            datapoints_to_alarm=datapoints_to_alarm,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_name=f"aihub-{self.stage}-{key}", alarm_description=description)
+        action = cw_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms[key] = alarm
+        return alarm
+
+    def watch_call_log(self, queue: sqs.IQueue, dead_letters: sqs.IQueue, oldest_seconds: int) -> None:
+        """The queued mode's two ways of losing sight of a record: it failed 5 times and sits in the
+        dead-letter queue (one is enough to page), or the writer has stopped keeping up."""
+        minute = cdk.Duration.minutes(1)
+        poison = dead_letters.metric_approximate_number_of_messages_visible(statistic="Maximum", period=minute)
+        oldest = queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=minute)
+        self._alarm("CallLogDeadLetters", poison, 1,
+                    "Call settlements the writer failed 5 times are in the dead-letter queue: fix, then redrive "
+                    "(docs/DEPLOY.md).", evaluation_periods=1, datapoints_to_alarm=1)
+        self._alarm("CallLogBacklog", oldest, oldest_seconds,
+                    f"The oldest call settlement has waited {oldest_seconds} s or more: the writer is failing "
+                    "or cannot keep up.", evaluation_periods=3, datapoints_to_alarm=2)
+        self.dashboard.add_widgets(
+            cw.GraphWidget(title="Call log (seconds)", width=12, left=[oldest]),
+            cw.GraphWidget(title="Call log messages", width=12, left=[
+                queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=minute), poison]),
         )

@@ -119,6 +119,8 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
     results["contention"] = offline.contention()
     _progress("recording calls: inline on the loop vs the writer thread (tests.bench.recording, own process)")
     results["recording"] = offline.recording(plan.recording_seconds)
+    _progress("SQLite on emulated EFS: per-call transactions vs the batching writer (tests.bench.efs, own process)")
+    results["efs"] = offline.module_report("tests.bench.efs", ["--quick"] if mode == "quick" else [])
     _progress("client surfaces over OpenAI chat, in process (tests.bench.surfaces, own process)")
     results["surfaces"] = offline.module_report("tests.bench.surfaces")
     _progress("web UI first page size")

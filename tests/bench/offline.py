@@ -63,9 +63,9 @@ def contention() -> dict[str, Any]:
     return result
 
 
-def module_report(module: str) -> dict[str, Any]:
-    """`python -m <module>` in its own process: its printed table (figures only)."""
-    done = subprocess.run([sys.executable, "-m", module], cwd=ROOT, env=bench_env(), check=False,
+def module_report(module: str, args: list[str] | None = None) -> dict[str, Any]:
+    """`python -m <module> [args]` in its own process: its printed table (figures only)."""
+    done = subprocess.run([sys.executable, "-m", module, *(args or [])], cwd=ROOT, env=bench_env(), check=False,
                           stdout=subprocess.PIPE, text=True, timeout=600)
     if done.returncode != 0:
         return {"error": f"exit code {done.returncode}", "output": done.stdout}

@@ -284,6 +284,9 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_recording(results["recording"]))
     if "surfaces" in results:
         parts.append(render_module("13) Client surfaces (issue 11): `python -m tests.bench.surfaces`", results["surfaces"]))
+    if "efs" in results:
+        parts.append(render_module("14) SQLite on emulated EFS (issue 15): `python -m tests.bench.efs`; goal: the "
+                                   "batching writer >= 50x per-call transactions at 16 writers", results["efs"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
     if "litellm" in results:

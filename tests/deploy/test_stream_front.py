@@ -65,6 +65,11 @@ def stream_function(prod: Synthesis, tmp_path_factory: pytest.TempPathFactory,
         "AIHUB_ADMIN_KEY": ADMIN_KEY,
         "AIHUB_DEMO_DELAY_MS": str(DEMO_DELAY_MS),
         "AIHUB_LOG_LEVEL": "info",
+        # The queued mode's queue and table are resources of the stack too: this test is about
+        # the bundle and the adapter, so the call is settled in process (the queued path has its
+        # own tests against a DynamoDB/SQS endpoint on loopback).
+        "AIHUB_CALL_LOG": "local",
+        "AIHUB_HOT_STATE": "sqlite",
     }
     log_path = tmp / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 (open for the server's lifetime, closed below)
