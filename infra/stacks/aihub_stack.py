@@ -157,7 +157,7 @@ class AihubStack(cdk.Stack):
         }
         infra_env = {
             **database_env,
-            **(hot.api_environment() if hot else {"AIHUB_CALL_LOG": "local", "AIHUB_HOT_STATE": "sqlite"}),
+            **(hot.api_environment() if hot else {"AIHUB_SETTLEMENTS": "local", "AIHUB_HOT_STATE": "sqlite"}),
             "AIHUB_BLOB_BUCKET": blobs.bucket_name,
             "AIHUB_BLOB_TTL_DAYS": str(settings.blob_days),
             "AIHUB_SECRET_ID": secret_name,

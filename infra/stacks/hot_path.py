@@ -98,7 +98,7 @@ class HotPath(Construct):
         vpc.add_gateway_endpoint("DynamoDbEndpoint", service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)
 
     def api_environment(self) -> dict[str, str]:
-        return {"AIHUB_CALL_LOG": "sqs", "AIHUB_CALL_LOG_QUEUE_URL": self.queue.queue_url,
+        return {"AIHUB_SETTLEMENTS": "sqs", "AIHUB_SETTLEMENTS_QUEUE_URL": self.queue.queue_url,
                 "AIHUB_HOT_STATE": "dynamodb", "AIHUB_DYNAMODB_TABLE": self.table.table_name}
 
     def api_statements(self) -> list[iam.PolicyStatement]:

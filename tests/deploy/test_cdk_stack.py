@@ -434,7 +434,7 @@ def test_hot_state_table_on_demand_with_ttl_and_recovery(prod):
     (queue_id, _), _ = _queues(prod)
     for name, fn in _front_functions(prod).items():
         env = fn["Properties"]["Environment"]["Variables"]
-        assert env["AIHUB_CALL_LOG"] == "sqs" and env["AIHUB_CALL_LOG_QUEUE_URL"] == {"Ref": queue_id}, name
+        assert env["AIHUB_SETTLEMENTS"] == "sqs" and env["AIHUB_SETTLEMENTS_QUEUE_URL"] == {"Ref": queue_id}, name
         assert env["AIHUB_HOT_STATE"] == "dynamodb" and env["AIHUB_DYNAMODB_TABLE"] == {"Ref": table_id}, name
 
 
@@ -479,7 +479,7 @@ def test_dev_stage_writes_sqlite_directly(dev):
     assert set(statements) == {"MountTheDatabase", "ReadTheSecrets", "KeepHostedFiles", "CallBedrock"}
     for name, fn in _functions(dev).items():
         env = fn["Properties"]["Environment"]["Variables"]
-        assert env["AIHUB_CALL_LOG"] == "local" and env["AIHUB_HOT_STATE"] == "sqlite", name
-        assert "AIHUB_CALL_LOG_QUEUE_URL" not in env and "AIHUB_DYNAMODB_TABLE" not in env
+        assert env["AIHUB_SETTLEMENTS"] == "local" and env["AIHUB_HOT_STATE"] == "sqlite", name
+        assert "AIHUB_SETTLEMENTS_QUEUE_URL" not in env and "AIHUB_DYNAMODB_TABLE" not in env
     alarms = {a["Properties"]["AlarmName"] for a in dev.resources("AWS::CloudWatch::Alarm").values()}
     assert not any("CallLog" in a for a in alarms)

@@ -68,7 +68,7 @@ def stream_function(prod: Synthesis, tmp_path_factory: pytest.TempPathFactory,
         # The queued mode's queue and table are resources of the stack too: this test is about
         # the bundle and the adapter, so the call is settled in process (the queued path has its
         # own tests against a DynamoDB/SQS endpoint on loopback).
-        "AIHUB_CALL_LOG": "local",
+        "AIHUB_SETTLEMENTS": "local",
         "AIHUB_HOT_STATE": "sqlite",
     }
     log_path = tmp / "server.log"
