@@ -81,34 +81,23 @@ QUICK = Plan(writers=(1, 4), per_call_calls=40, batch_sizes=(10,), batches=8, hi
 
 # --- what a writer does -----------------------------------------------------------------------
 
-def settle_call(conn: sqlite3.Connection, call: dict[str, Any]) -> None:
-    """The statements of one call's settlement, as the gateway's pipeline runs them for a
-    billed call (Call._write): end the in-flight row, release the hold and charge, record."""
-    from chalicelib.billing import accounting
-    from chalicelib.store import calls, inflight
+def _message(call: dict[str, Any]) -> Any:
+    """A billed call's settlement, as the gateway sends it to the call log."""
+    from chalicelib.calllog.message import Hold, Message
+    from chalicelib.store.calls import CallRecord
 
-    record = calls.CallRecord(**call["record"])
-    inflight.end(conn, record.request_id)
-    record.credits = accounting.settle(conn, record.request_id, call["cost"])
-    calls.insert(conn, record)
+    record = CallRecord(**call["record"])
+    return Message("settle", record, Hold(record.request_id, record.account_id, None, HOLD), cost=call["cost"])
 
 
 def settle_batch(conn: sqlite3.Connection, batch: Sequence[dict[str, Any]]) -> None:
-    """N calls in the caller's one transaction, one savepoint each (a failing call would undo
-    only itself), as the batching writer applies them."""
-    for call in batch:
-        conn.execute("SAVEPOINT call")
-        try:
-            settle_call(conn, call)
-        except BaseException:
-            conn.execute("ROLLBACK TO call")
-            raise
-        finally:
-            conn.execute("RELEASE call")
+    """The calls of one transaction through the call log's own apply (chalicelib/calllog), one
+    savepoint each: what the per-call path commits one at a time and the writer in batches."""
+    from chalicelib.calllog.apply import apply_batch
 
-
-# The batching row's apply function, (conn, calls) -> None: calllog.apply_batch once it lands.
-APPLY_BATCH: Callable[[sqlite3.Connection, Sequence[dict[str, Any]]], None] = settle_batch
+    for ok, value in apply_batch(conn, [_message(call) for call in batch]):
+        if not ok:
+            raise value
 
 
 COUNTED = ("locks", "syncs", "metas", "reads")  # the order of efs_delay_counts()
@@ -138,7 +127,7 @@ def worker(spec_path: str) -> None:
         while True:
             start = time.perf_counter()
             try:
-                store.write(lambda conn, unit=unit: APPLY_BATCH(conn, unit))
+                store.write(lambda conn, unit=unit: settle_batch(conn, unit))
             except DatabaseUnavailable:
                 over_budget += 1  # the gateway's writer keeps the settlement and tries again
                 continue
