@@ -65,6 +65,9 @@ class Settings:
     video_timeout_s: float = 900.0
     # How long an `aigne hub connect` session waits for its approval and its CLI
     connect_session_ttl_s: int = 900
+    # How often a process reads the change counters of keys, providers, credentials and rates
+    # (one SELECT): another process's change is seen within this; its own at once.
+    snapshot_refresh_s: float = 1.0
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -174,6 +177,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
+        snapshot_refresh_s=float(env.get("AIHUB_SNAPSHOT_REFRESH_S") or 1.0),
         env=env,
     )
 

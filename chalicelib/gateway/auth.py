@@ -1,26 +1,34 @@
-"""Who is calling: bearer (or x-api-key) -> Principal, from an in-process cache or the DB.
+"""Who is calling: bearer (or x-api-key) -> Principal, from an in-process snapshot or the DB.
 
-Keys stay cached until any key changes anywhere: every change (revoke, limits, expiry) bumps a
-counter in the same transaction (store.keys.version), and each request reads that counter, one
-primary-key SELECT of a few microseconds. So a key revoked through one process (or the CLI) is
-refused by every other process at its next request.
+Keys stay cached until any key changes anywhere: every change (creation, revoke, limits,
+expiry) bumps the api_keys counter in the same transaction (store.keys), which the process's
+snapshot refresh reads at most once per AIHUB_SNAPSHOT_REFRESH_S (store.versions). So a warm key
+costs no SQLite read; a key revoked through this process is refused at its next request, through
+another process (or the CLI) within the refresh interval. Keys that match nothing are remembered
+too (a bounded LRU, forgotten at the next key change), so a client retrying with a wrong key
+does not read the database per request. Expiry is checked per request against the clock.
 """
 from __future__ import annotations
 
 import hmac
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.http import ApiRequest
-from chalicelib.store import keys
+from chalicelib.store import keys, versions
+from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
 # Anthropic's SDK sends x-api-key, Google's x-goog-api-key (or the `key` query parameter).
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
+UNKNOWN_KEYS = 4096  # digests remembered as matching no key
+
 _cache: dict[str, keys.KeyRecord] = {}
-_cached_version: int | None = None
+_unknown: OrderedDict[str, None] = OrderedDict()
+_cached_stamp: tuple[Store, int] | None = None  # a Store compares by identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,19 +63,30 @@ def presented_key(req: ApiRequest) -> str | None:
 
 
 def _lookup(raw: str) -> keys.KeyRecord | None:
-    global _cached_version
+    global _cached_stamp
     # The counter first: a change committed after this read is caught by the next request,
-    # never hidden under the counter value read here.
-    version = keys.version(store())
-    if version != _cached_version:
+    # never hidden under the counter value read here. The store too: another database (tests,
+    # a reset) has counters of its own.
+    db = store()
+    stamp = (db, versions.current("api_keys", db))
+    if stamp != _cached_stamp:
         _cache.clear()
-        _cached_version = version
+        _unknown.clear()
+        _cached_stamp = stamp
     digest = keys.hash_key(raw)
     record = _cache.get(digest)
-    if record is None:
-        record = keys.find_by_hash(store(), digest)
-        if record is not None:
-            _cache[digest] = record
+    if record is not None:
+        return record
+    if digest in _unknown:
+        _unknown.move_to_end(digest)
+        return None
+    record = keys.find_by_hash(db, digest)
+    if record is not None:
+        _cache[digest] = record
+    else:
+        _unknown[digest] = None
+        if len(_unknown) > UNKNOWN_KEYS:
+            _unknown.popitem(last=False)
     return record
 
 

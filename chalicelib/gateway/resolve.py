@@ -36,7 +36,7 @@ def _not_configured(model: str, specs: list[ProviderSpec]) -> ApiError:
     # before the user sees how to fix it.
     names = ", ".join(spec.name for spec in specs)
     return ApiError(503, f"No provider that serves '{model}' has an active credential ({names}). "
-                         f"{how_to_add_credential(specs[0])} Changes take effect at the next request.",
+                         f"{how_to_add_credential(specs[0])} Changes take effect within a second.",
                     code="provider_not_configured", type="api_error", headers={"x-should-retry": "false"})
 
 

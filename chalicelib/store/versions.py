@@ -1,19 +1,25 @@
-"""Change counters of the tables processes cache, and a cache that follows them.
+"""Change counters of the tables processes cache, and the snapshot refresh that follows them.
 
 Each counter lives in the `versions` table and is bumped in the same transaction as the
 change: by the code for api_keys (store.keys), by triggers for providers, credentials and
 model_rates (migration v12), so no writer (API, CLI, another process, a future module) can
-forget it. A reader compares the counter with the value its cache was built at. The counters
-are read together, in one SELECT, at most once per READ_EVERY_S: one read per request however
-many caches it consults (on EFS each read is a lock round trip), and a change is seen by every
-process within that time, not after a TTL of seconds.
+forget it. A reader compares the counter with the value its snapshot was built at.
+
+One refresh serves the whole process: the counters are read together, in one SELECT, at most
+once per AIHUB_SNAPSHOT_REFRESH_S (1 s by default; on EFS each read is a lock round trip), so a
+request whose snapshots are warm reads nothing from SQLite, and another process's change is
+seen within that interval. A change committed through this process's own Store moves its
+`generation` (store.db), which makes the next read immediate: the process that revoked a key
+refuses it at the very next request.
 """
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from chalicelib.config import settings
 from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
@@ -28,21 +34,31 @@ TRIGGERED: dict[str, tuple[str, ...] | None] = {
 }
 
 
-READ_EVERY_S = 0.05
-_read: tuple[Store, float, dict[str, int]] | None = None
+@dataclass(frozen=True, slots=True)
+class _Read:
+    db: Store
+    generation: int  # the Store's when the counters were read
+    due: float  # monotonic time of the next read
+    counters: dict[str, int]
+
+
+_read: _Read | None = None
 
 
 def current(name: str, db: Store | None = None) -> int:
     global _read
     db = db or store()
-    now = time.monotonic()
-    if _read is None or _read[0] is not db or now - _read[1] >= READ_EVERY_S:
-        _read = (db, now, {n: v for n, v in db.query("SELECT name, value FROM versions")})
-    return _read[2].get(name, 0)
+    read = _read
+    if read is None or read.db is not db or read.generation != db.generation or time.monotonic() >= read.due:
+        # The generation before the SELECT: a commit of this process after it moves it again.
+        generation = db.generation
+        counters = {n: v for n, v in db.query("SELECT name, value FROM versions")}
+        read = _read = _Read(db, generation, time.monotonic() + settings().snapshot_refresh_s, counters)
+    return read.counters.get(name, 0)
 
 
 class Versioned(Generic[T]):
-    """A value built from a table, rebuilt when that table's counter moves (or on invalidate)."""
+    """A value built from a table, rebuilt when that table's counter moves."""
 
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self._name, self._load = name, load
@@ -58,6 +74,3 @@ class Versioned(Generic[T]):
         if self._value is None or stamp != self._stamp:  # a Store compares by identity
             self._value, self._stamp = self._load(), stamp
         return self._value
-
-    def invalidate(self) -> None:
-        self._value = None
