@@ -68,6 +68,7 @@ class Settings:
     # How often a process reads the change counters of keys, providers, credentials and rates
     # (one SELECT): another process's change is seen within this; its own at once.
     snapshot_refresh_s: float = 1.0
+    sql_trace: str | None = None  # a file that gets every SQLite statement (store/trace.py)
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -178,6 +179,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
         snapshot_refresh_s=float(env.get("AIHUB_SNAPSHOT_REFRESH_S") or 1.0),
+        sql_trace=env.get("AIHUB_SQL_TRACE") or None,
         env=env,
     )
 

@@ -23,9 +23,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.errors import ApiError
+
+if TYPE_CHECKING:
+    from chalicelib.store.trace import StatementLog
 
 T = TypeVar("T")
 
@@ -60,11 +63,12 @@ def _busy(exc: BaseException) -> bool:
 
 class Store:
     def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 2_000,
-                 write_budget_ms: int = 10_000) -> None:
+                 write_budget_ms: int = 10_000, trace: StatementLog | None = None) -> None:
         self.path = path
         self.journal_mode = journal_mode
         self.busy_timeout_ms = busy_timeout_ms
         self.write_budget_ms = write_budget_ms
+        self.trace = trace
         self._local = threading.local()
         # Changes to the counters committed through this Store, as a value that differs after
         # each: unique values from a shared counter, so two threads committing at once never
@@ -78,6 +82,8 @@ class Store:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
+        if self.trace is not None:
+            self.trace.attach(conn)
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         # Setting the journal mode reads the database: it can meet another process's lock.
         deadline = time.monotonic() + self.write_budget_ms / 1000
