@@ -114,7 +114,7 @@ async def bulk_rates(req: ApiRequest, who: Principal) -> ApiResponse:
         })
     if not spec.dry_run:
         store().write(lambda conn: rate_rows.upsert_many(conn, [c["row"] for c in changes]))
-        return json_response({"object": "list", "dry_run": spec.dry_run, "count": len(changes),
+    return json_response({"object": "list", "dry_run": spec.dry_run, "count": len(changes),
                           "data": [{k: v for k, v in c.items() if k != "row"} for c in changes]})
 
 
