@@ -284,6 +284,9 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_recording(results["recording"]))
     if "surfaces" in results:
         parts.append(render_module("13) Client surfaces (issue 11): `python -m tests.bench.surfaces`", results["surfaces"]))
+    if "hot_path" in results:
+        parts.append(render_module("14) Auth, resolve and rate lookup per request, warm snapshots (issue 14): "
+                                   "`python -m tests.bench.hot_path`", results["hot_path"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
     if "litellm" in results:
