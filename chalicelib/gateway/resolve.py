@@ -4,6 +4,10 @@
 (chalicelib/providers/registry.py), then to those whose shipped catalogue entries or operator
 `config.models` hold that exact id; only providers that are enabled and have a usable
 credential are kept. Credentials are picked per attempt (chalicelib/credentials/pool.py).
+
+A plan depends only on the providers and credentials tables (and the process's environment),
+so the plans of the names asked for are kept until either table's change counter moves
+(store.versions): a warm request resolves its model with one dictionary lookup.
 """
 from __future__ import annotations
 
@@ -14,6 +18,11 @@ from chalicelib.errors import ApiError
 from chalicelib.gateway import catalog, model_list
 from chalicelib.providers import registry
 from chalicelib.providers.base import ProviderSpec
+from chalicelib.store import versions
+from chalicelib.store.db import Store
+from chalicelib.store.shared import store
+
+PLANS = 1024  # names remembered; client-chosen, so bounded
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +60,29 @@ def _bare_candidates(model: str, known: dict[str, ProviderSpec]) -> list[tuple[s
     return pairs + [(provider, model) for provider in dict.fromkeys(listing) if provider not in seen]
 
 
+_plans: dict[str, Plan] = {}
+_plans_stamp: tuple[Store, int, int] | None = None  # a Store compares by identity
+
+
 def plan(model: str) -> Plan:
+    """The routes of `model`; an ApiError (404, 503) when none can serve it (not remembered:
+    an exception raised again would grow its traceback)."""
+    global _plans_stamp
+    db = store()
+    stamp = (db, versions.current("providers", db), versions.current("credentials", db))
+    if stamp != _plans_stamp:
+        _plans.clear()
+        _plans_stamp = stamp
+    found = _plans.get(model)
+    if found is None:
+        found = _plan(model)
+        if len(_plans) >= PLANS:
+            _plans.clear()
+        _plans[model] = found
+    return found
+
+
+def _plan(model: str) -> Plan:
     known = catalog.providers(include_disabled=True)
     prefix, _, rest = model.partition("/")
     if rest and prefix in known:
