@@ -5,30 +5,27 @@ expiry) bumps the api_keys counter in the same transaction (store.keys), which t
 snapshot refresh reads at most once per AIHUB_SNAPSHOT_REFRESH_S (store.versions). So a warm key
 costs no SQLite read; a key revoked through this process is refused at its next request, through
 another process (or the CLI) within the refresh interval. Keys that match nothing are remembered
-too (a bounded LRU, forgotten at the next key change), so a client retrying with a wrong key
-does not read the database per request. Expiry is checked per request against the clock.
+too, in the same bounded LRU (forgotten at the next key change, so a key made elsewhere is found
+within the interval), so a client retrying with a wrong key does not read the database per
+request. Expiry is checked per request against the clock.
 """
 from __future__ import annotations
 
 import hmac
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.http import ApiRequest
 from chalicelib.store import keys, versions
-from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
 # Anthropic's SDK sends x-api-key, Google's x-goog-api-key (or the `key` query parameter).
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
-UNKNOWN_KEYS = 4096  # digests remembered as matching no key
-
-_cache: dict[str, keys.KeyRecord] = {}
-_unknown: OrderedDict[str, None] = OrderedDict()
-_cached_stamp: tuple[Store, int] | None = None  # a Store compares by identity
+# Key hashes remembered, with their record or None (no such key): a few MB at most.
+KEYS_REMEMBERED = 16_384
+_keys: versions.Memo[str, keys.KeyRecord | None] = versions.Memo("api_keys", size=KEYS_REMEMBERED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,31 +60,8 @@ def presented_key(req: ApiRequest) -> str | None:
 
 
 def _lookup(raw: str) -> keys.KeyRecord | None:
-    global _cached_stamp
-    # The counter first: a change committed after this read is caught by the next request,
-    # never hidden under the counter value read here. The store too: another database (tests,
-    # a reset) has counters of its own.
-    db = store()
-    stamp = (db, versions.current("api_keys", db))
-    if stamp != _cached_stamp:
-        _cache.clear()
-        _unknown.clear()
-        _cached_stamp = stamp
     digest = keys.hash_key(raw)
-    record = _cache.get(digest)
-    if record is not None:
-        return record
-    if digest in _unknown:
-        _unknown.move_to_end(digest)
-        return None
-    record = keys.find_by_hash(db, digest)
-    if record is not None:
-        _cache[digest] = record
-    else:
-        _unknown[digest] = None
-        if len(_unknown) > UNKNOWN_KEYS:
-            _unknown.popitem(last=False)
-    return record
+    return _keys.get(digest, lambda: keys.find_by_hash(store(), digest))
 
 
 def authenticate(req: ApiRequest, *, admin: bool = False) -> Principal:

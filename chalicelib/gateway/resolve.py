@@ -19,10 +19,8 @@ from chalicelib.gateway import catalog, model_list
 from chalicelib.providers import registry
 from chalicelib.providers.base import ProviderSpec
 from chalicelib.store import versions
-from chalicelib.store.db import Store
-from chalicelib.store.shared import store
 
-PLANS = 1024  # names remembered; client-chosen, so bounded
+PLANS = 1024  # model names remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,26 +58,13 @@ def _bare_candidates(model: str, known: dict[str, ProviderSpec]) -> list[tuple[s
     return pairs + [(provider, model) for provider in dict.fromkeys(listing) if provider not in seen]
 
 
-_plans: dict[str, Plan] = {}
-_plans_stamp: tuple[Store, int, int] | None = None  # a Store compares by identity
+_plans: versions.Memo[str, Plan] = versions.Memo("providers", "credentials", size=PLANS)
 
 
 def plan(model: str) -> Plan:
     """The routes of `model`; an ApiError (404, 503) when none can serve it (not remembered:
-    an exception raised again would grow its traceback)."""
-    global _plans_stamp
-    db = store()
-    stamp = (db, versions.current("providers", db), versions.current("credentials", db))
-    if stamp != _plans_stamp:
-        _plans.clear()
-        _plans_stamp = stamp
-    found = _plans.get(model)
-    if found is None:
-        found = _plan(model)
-        if len(_plans) >= PLANS:
-            _plans.clear()
-        _plans[model] = found
-    return found
+    right until a credential or provider comes)."""
+    return _plans.get(model, lambda: _plan(model))
 
 
 def _plan(model: str) -> Plan:

@@ -15,6 +15,7 @@ refuses it at the very next request.
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -24,6 +25,7 @@ from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 # Tables whose rows a trigger counts, and the columns whose change matters to a cache (a
 # credential's usage_count and last_used_at move on every call and would only churn it).
@@ -45,16 +47,21 @@ class _Read:
 _read: _Read | None = None
 
 
-def current(name: str, db: Store | None = None) -> int:
+def _counters(db: Store) -> _Read:
+    """Every counter, as read last, or read now when that is due or this process changed one.
+    The same object until the next read, so a cache that kept it knows nothing moved."""
     global _read
-    db = db or store()
     read = _read
     if read is None or read.db is not db or read.generation != db.generation or time.monotonic() >= read.due:
         # The generation before the SELECT: a commit of this process after it moves it again.
         generation = db.generation
         counters = {n: v for n, v in db.query("SELECT name, value FROM versions")}
         read = _read = _Read(db, generation, time.monotonic() + settings().snapshot_refresh_s, counters)
-    return read.counters.get(name, 0)
+    return read
+
+
+def current(name: str, db: Store | None = None) -> int:
+    return _counters(db or store()).counters.get(name, 0)
 
 
 class Versioned(Generic[T]):
@@ -74,3 +81,36 @@ class Versioned(Generic[T]):
         if self._value is None or stamp != self._stamp:  # a Store compares by identity
             self._value, self._stamp = self._load(), stamp
         return self._value
+
+
+class Memo(Generic[K, T]):
+    """Values worked out one key at a time from some tables (a key's record, a model's plan),
+    all forgotten when one of those tables' counters moves. Keys come from clients, so at most
+    `size` values are kept, the least recently used dropped first."""
+
+    def __init__(self, *names: str, size: int) -> None:
+        self._names, self._size = names, size
+        self._entries: OrderedDict[K, T] = OrderedDict()
+        self._read: _Read | None = None  # the counters last compared with
+        self._stamp: tuple[object, ...] | None = None
+
+    def get(self, key: K, work: Callable[[], T]) -> T:
+        """The value of `key`, from `work()` when it is not known at the current counters; what
+        `work` raises is not remembered."""
+        # The counters first, as in Versioned; and the value goes into the entries of the
+        # counters read before `work` ran, so a change committed meanwhile clears it next time.
+        db = store()
+        read = _counters(db)
+        if read is not self._read:  # read again since: did ours move?
+            stamp = (db, *[read.counters.get(name, 0) for name in self._names])
+            if stamp != self._stamp:
+                self._entries, self._stamp = OrderedDict(), stamp
+            self._read = read
+        entries = self._entries
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]
+        value = entries[key] = work()
+        if len(entries) > self._size:
+            entries.popitem(last=False)
+        return value

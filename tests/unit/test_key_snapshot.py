@@ -12,7 +12,7 @@ import pytest
 from chalicelib.errors import ApiError
 from chalicelib.gateway import auth
 from chalicelib.gateway.http import ApiRequest
-from chalicelib.store import keys
+from chalicelib.store import keys, versions
 from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
@@ -75,7 +75,7 @@ def test_an_unknown_key_is_read_once_until_a_key_changes(db, statements):
 
 
 def test_the_memory_of_unknown_keys_is_bounded(db, statements, monkeypatch):
-    monkeypatch.setattr(auth, "UNKNOWN_KEYS", 3)
+    monkeypatch.setattr(auth, "_keys", versions.Memo("api_keys", size=3))
     wrong = [keys.new_raw_key() for _ in range(4)]
     for raw in wrong:
         assert refused(raw)
