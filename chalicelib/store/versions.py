@@ -107,9 +107,11 @@ class Memo(Generic[K, T]):
                 self._entries, self._stamp = OrderedDict(), stamp
             self._read = read
         entries = self._entries
-        if key in entries:
+        try:  # one lookup when known; KeyError also when another thread dropped it meanwhile
             entries.move_to_end(key)
             return entries[key]
+        except KeyError:
+            pass
         value = entries[key] = work()
         if len(entries) > self._size:
             entries.popitem(last=False)
