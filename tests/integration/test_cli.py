@@ -24,6 +24,7 @@ from tests.support.gateway import (
     TEST_SECRET,
     Gateway,
     free_port,
+    run_cli,
     start_gateway,
     upstream_env,
 )
@@ -52,9 +53,7 @@ def elsewhere(tmp_path: Path) -> Path:
 
 def run(gw: Gateway, cwd: Path, *args: str, stdin: str = "", ok: bool = True) -> subprocess.CompletedProcess:
     global _last_command
-    env = {"AIHUB_DB": str(gw.db_path), "AIHUB_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=cwd, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = run_cli(gw.db_path, *args, cwd=cwd, stdin=stdin)
     _last_command = time.monotonic()
     if ok:
         assert done.returncode == 0, done.stderr

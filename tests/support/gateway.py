@@ -93,6 +93,13 @@ class Gateway:
             self.process.kill()
 
 
+def run_cli(db_path: Path, *args: str, cwd: Path = ROOT, stdin: str = "") -> subprocess.CompletedProcess:
+    """The `aihub` CLI in a process of its own, on a gateway's database."""
+    env = {"AIHUB_DB": str(db_path), "AIHUB_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
 def create_key(admin: httpx.Client, **fields: object) -> dict:
     """A new key (and account) through the admin API; the response, raw key included."""
     created = admin.post("/admin/keys", json={"name": "test user", **fields})
