@@ -99,8 +99,8 @@ def test_this_processs_own_change_is_seen_at_once(local_env, through):
     if through == "a write":
         credential(store())
     else:
-        writer().submit(lambda conn: conn.execute("UPDATE versions SET value = value + 1 WHERE name = 'credentials'"))\
-            .result(timeout=10)
+        bump = "UPDATE versions SET value = value + 1 WHERE name = 'credentials'"
+        writer().submit(lambda conn: conn.execute(bump)).result(timeout=10)
     assert versions.current("credentials") == before + 1
 
 
