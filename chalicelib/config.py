@@ -71,6 +71,10 @@ class Settings:
     settlements_queue_url: str | None = None
     # How long a queued call can be in flight: no Lambda invocation outlives 900 s, plus a margin.
     call_deadline_s: float = 960.0
+    # How often a process reads the change counters of keys, providers, credentials and rates
+    # (one SELECT): another process's change is seen within this; its own at once.
+    snapshot_refresh_s: float = 1.0
+    sql_trace: str | None = None  # a file that gets every SQLite statement (store/trace.py)
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -183,6 +187,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         settlements=_settlements(env),
         settlements_queue_url=env.get("AIHUB_SETTLEMENTS_QUEUE_URL") or None,
         call_deadline_s=float(env.get("AIHUB_CALL_DEADLINE_S") or 960.0),
+        snapshot_refresh_s=float(env.get("AIHUB_SNAPSHOT_REFRESH_S") or 1.0),
+        sql_trace=env.get("AIHUB_SQL_TRACE") or None,
         env=env,
     )
 

@@ -14,7 +14,6 @@ def reset_process_state() -> None:
     """Forget every per-process cache that depends on the environment or the database."""
     from chalicelib import blobs, config
     from chalicelib.credentials import health, pool
-    from chalicelib.gateway import auth, catalog
     from chalicelib.observability import hub
     from chalicelib.store import shared
 
@@ -25,11 +24,8 @@ def reset_process_state() -> None:
     hub.call_observers.cache_clear()
     hub.prometheus_on.cache_clear()
     shared.reset()
-    catalog.invalidate()
-    pool.invalidate()
     pool._scores.clear()
     health._model_state.clear()
-    auth._cache.clear()
 
 
 @pytest.fixture

@@ -29,7 +29,3 @@ def all_rates() -> dict[tuple[str, str], Rate]:
 
 def rate_for(provider: str, model: str) -> Rate | None:
     return all_rates().get((provider, model))
-
-
-def invalidate() -> None:
-    _cache.invalidate()

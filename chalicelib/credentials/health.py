@@ -61,10 +61,9 @@ def _is_db(credential_id: str) -> bool:
 
 def _write(job: Callable[[sqlite3.Connection], Any]) -> Future:
     """Queue a credential or model-status change on the writer (the server's loop never waits
-    on SQLite); the pool reloads once it has committed. Callers off the loop may wait on it."""
-    future = writer().submit(job)
-    future.add_done_callback(lambda _: pool.invalidate())
-    return future
+    on SQLite); this process's snapshots follow once it has committed (store.versions). Callers
+    off the loop may wait on it."""
+    return writer().submit(job)
 
 
 def disable(credential_id: str, reason: str, *, fail_count: int | None = None) -> Future | None:

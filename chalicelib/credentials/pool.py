@@ -5,7 +5,7 @@ each member's weight to its running score, takes the highest, and subtracts the 
 it), so the picks interleave evenly and follow the weights exactly over any window of
 sum(weights) calls. Each process converges on its own, so the split is also right across
 processes. The pool is reloaded when any credential changes anywhere (store.versions: another
-process or the CLI may disable or add keys), checked at each pick.
+process or the CLI may disable or add keys), as the process snapshot refresh sees it.
 """
 from __future__ import annotations
 
@@ -62,10 +62,6 @@ _snapshot = Versioned("credentials", _load)
 
 def _current() -> _Snapshot:
     return _snapshot.get()
-
-
-def invalidate() -> None:
-    _snapshot.invalidate()
 
 
 def swrr(members: list[Member], now_ms: int) -> Member:

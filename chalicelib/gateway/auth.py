@@ -1,9 +1,13 @@
-"""Who is calling: bearer (or x-api-key) -> Principal, from an in-process cache or the DB.
+"""Who is calling: bearer (or x-api-key) -> Principal, from an in-process snapshot or the DB.
 
-Keys stay cached until any key changes anywhere: every change (revoke, limits, expiry) bumps a
-counter in the same transaction (store.keys.version), and each request reads that counter, one
-primary-key SELECT of a few microseconds. So a key revoked through one process (or the CLI) is
-refused by every other process at its next request.
+Keys stay cached until any key changes anywhere: every change (creation, revoke, limits,
+expiry) bumps the api_keys counter in the same transaction (store.keys), which the process's
+snapshot refresh reads at most once per AIHUB_SNAPSHOT_REFRESH_S (store.versions). So a warm key
+costs no SQLite read; a key revoked through this process is refused at its next request, through
+another process (or the CLI) within the refresh interval. Keys that match nothing are remembered
+too, in the same bounded LRU (forgotten at the next key change, so a key made elsewhere is found
+within the interval), so a client retrying with a wrong key does not read the database per
+request. Expiry is checked per request against the clock.
 """
 from __future__ import annotations
 
@@ -13,14 +17,15 @@ from dataclasses import dataclass
 from chalicelib.config import settings
 from chalicelib.errors import ApiError
 from chalicelib.gateway.http import ApiRequest
-from chalicelib.store import keys
+from chalicelib.store import keys, versions
 from chalicelib.store.shared import store
 
 # Anthropic's SDK sends x-api-key, Google's x-goog-api-key (or the `key` query parameter).
 CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
-_cache: dict[str, keys.KeyRecord] = {}
-_cached_version: int | None = None
+# Key hashes remembered, with their record or None (no such key): a few MB at most.
+KEYS_REMEMBERED = 16_384
+_keys: versions.Memo[str, keys.KeyRecord | None] = versions.Memo("api_keys", size=KEYS_REMEMBERED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,20 +60,8 @@ def presented_key(req: ApiRequest) -> str | None:
 
 
 def _lookup(raw: str) -> keys.KeyRecord | None:
-    global _cached_version
-    # The counter first: a change committed after this read is caught by the next request,
-    # never hidden under the counter value read here.
-    version = keys.version(store())
-    if version != _cached_version:
-        _cache.clear()
-        _cached_version = version
     digest = keys.hash_key(raw)
-    record = _cache.get(digest)
-    if record is None:
-        record = keys.find_by_hash(store(), digest)
-        if record is not None:
-            _cache[digest] = record
-    return record
+    return _keys.get(digest, lambda: keys.find_by_hash(store(), digest))
 
 
 def authenticate(req: ApiRequest, *, admin: bool = False) -> Principal:

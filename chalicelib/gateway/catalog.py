@@ -67,7 +67,3 @@ _cache = Versioned("providers", _load)
 def providers(*, include_disabled: bool = False) -> dict[str, ProviderSpec]:
     specs = _cache.get()
     return specs if include_disabled else {n: s for n, s in specs.items() if s.enabled}
-
-
-def invalidate() -> None:
-    _cache.invalidate()

@@ -4,6 +4,10 @@
 (chalicelib/providers/registry.py), then to those whose shipped catalogue entries or operator
 `config.models` hold that exact id; only providers that are enabled and have a usable
 credential are kept. Credentials are picked per attempt (chalicelib/credentials/pool.py).
+
+A plan depends only on the providers and credentials tables (and the process's environment),
+so the plans of the names asked for are kept until either table's change counter moves
+(store.versions): a warm request resolves its model with one dictionary lookup.
 """
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ from chalicelib.errors import ApiError
 from chalicelib.gateway import catalog, model_list
 from chalicelib.providers import registry
 from chalicelib.providers.base import ProviderSpec
+from chalicelib.store import versions
+
+PLANS = 1024  # model names remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +43,7 @@ def _not_configured(model: str, specs: list[ProviderSpec]) -> ApiError:
     # before the user sees how to fix it.
     names = ", ".join(spec.name for spec in specs)
     return ApiError(503, f"No provider that serves '{model}' has an active credential ({names}). "
-                         f"{how_to_add_credential(specs[0])} Changes take effect at the next request.",
+                         f"{how_to_add_credential(specs[0])} Changes take effect within a second.",
                     code="provider_not_configured", type="api_error", headers={"x-should-retry": "false"})
 
 
@@ -51,7 +58,16 @@ def _bare_candidates(model: str, known: dict[str, ProviderSpec]) -> list[tuple[s
     return pairs + [(provider, model) for provider in dict.fromkeys(listing) if provider not in seen]
 
 
+_plans: versions.Memo[str, Plan] = versions.Memo("providers", "credentials", size=PLANS)
+
+
 def plan(model: str) -> Plan:
+    """The routes of `model`; an ApiError (404, 503) when none can serve it (not remembered:
+    right until a credential or provider comes)."""
+    return _plans.get(model, lambda: _plan(model))
+
+
+def _plan(model: str) -> Plan:
     known = catalog.providers(include_disabled=True)
     prefix, _, rest = model.partition("/")
     if rest and prefix in known:

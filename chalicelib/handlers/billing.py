@@ -8,7 +8,7 @@ from typing import Any
 from chalicelib.api.admin import BulkRates, CreditChange, KeyUpdate, RateCreate, RateFields
 from chalicelib.api.limits import MAX_RATE
 from chalicelib.api.validation import json_body, validate
-from chalicelib.billing import catalogue, rates
+from chalicelib.billing import catalogue
 from chalicelib.billing.units import MINOR_PER_CREDIT, from_minor, to_minor
 from chalicelib.errors import bad_request, not_found
 from chalicelib.gateway.auth import Principal
@@ -56,7 +56,6 @@ async def set_rate(req: ApiRequest, who: Principal) -> ApiResponse:
     body = validate(RateCreate, json_body(req.body))
     fields = {**_from_catalogue(body.provider, body.model), **body.model_dump(exclude_none=True)}
     store().write(lambda conn: rate_rows.upsert_many(conn, [_to_minor_fields(fields)]))
-    rates.invalidate()
     row = rate_rows.find(store(), body.provider, body.model)
     assert row is not None
     return json_response(rate_view(row), status=201)
@@ -74,7 +73,6 @@ async def update_rate(req: ApiRequest, who: Principal) -> ApiResponse:
     row = _rate(req)
     fields = validate(RateFields, json_body(req.body)).model_dump(exclude_unset=True)
     rate_rows.update(store(), row["id"], _to_minor_fields(fields))
-    rates.invalidate()
     return json_response(rate_view(_rate(req)))
 
 
@@ -116,7 +114,6 @@ async def bulk_rates(req: ApiRequest, who: Principal) -> ApiResponse:
         })
     if not spec.dry_run:
         store().write(lambda conn: rate_rows.upsert_many(conn, [c["row"] for c in changes]))
-        rates.invalidate()
     return json_response({"object": "list", "dry_run": spec.dry_run, "count": len(changes),
                           "data": [{k: v for k, v in c.items() if k != "row"} for c in changes]})
 

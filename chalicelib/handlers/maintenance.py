@@ -11,8 +11,7 @@ from typing import NamedTuple
 from chalicelib.analytics import rollup
 from chalicelib.billing import accounting
 from chalicelib.config import previous_secret, settings
-from chalicelib.credentials import crypto, pool, recheck, sealed_headers
-from chalicelib.gateway import catalog
+from chalicelib.credentials import crypto, recheck, sealed_headers
 from chalicelib.store import access_sessions, ledger
 from chalicelib.store import responses as stored_responses
 from chalicelib.store import videos as video_jobs
@@ -72,9 +71,6 @@ def rekey_credentials() -> int:
         fresh = crypto.rekey(secret, previous_secret(), value.token, value.bound_to)
         if fresh is not None:  # compare-and-set: an admin's new value written meanwhile wins
             done += store().write(_reseal(value, fresh))
-    if done:
-        pool.invalidate()
-        catalog.invalidate()
     return done
 
 

@@ -19,11 +19,6 @@ from chalicelib.store.keys import mask, new_id
 from chalicelib.store.shared import store
 
 
-def _changed() -> None:
-    catalog.invalidate()
-    pool.invalidate()
-
-
 def provider_view(spec: ProviderSpec) -> dict[str, Any]:
     creds = [c for c in rows.list_credentials(store(), spec.name)]
     return {
@@ -86,7 +81,6 @@ async def create_provider(req: ApiRequest, who: Principal) -> ApiResponse:
                        code="provider_exists")
     rows.upsert_provider(store(), body.name,
                          _sealing_headers(body.name, body.model_dump(exclude={"name"}, exclude_none=True)))
-    _changed()
     return json_response(provider_view(_spec(body.name)), status=201)
 
 
@@ -102,7 +96,6 @@ async def update_provider(req: ApiRequest, who: Principal) -> ApiResponse:
     if spec.builtin:
         fields.setdefault("kind", spec.kind)
     rows.upsert_provider(store(), spec.name, _sealing_headers(spec.name, fields))
-    _changed()
     return json_response(provider_view(_spec(spec.name)))
 
 
@@ -112,7 +105,6 @@ async def delete_provider(req: ApiRequest, who: Principal) -> ApiResponse:
         raise bad_request(f"{spec.name} is built in and cannot be deleted; disable it with PATCH instead.",
                           code="provider_builtin")
     removed = rows.delete_provider(store(), spec.name)
-    _changed()
     return json_response({"name": spec.name, "object": "provider", "deleted": True, "rows_removed": removed})
 
 
@@ -170,7 +162,6 @@ async def add_credential(req: ApiRequest, who: Principal) -> ApiResponse:
         "weight": body.weight, "active": 1, "fail_count": 0, "usage_count": 0,
         "last_checked_at": stamp if body.check else None, "created_at": stamp, "updated_at": stamp,
     })
-    pool.invalidate()
     created = rows.get_credential(store(), credential_id)
     assert created is not None
     return json_response(credential_view(created), status=201)
@@ -205,14 +196,12 @@ async def update_credential(req: ApiRequest, who: Principal) -> ApiResponse:
         _validate_value(row["type"], body.value)
         fields.update(secret=crypto.encrypt(settings().secret, body.value, row["id"]), masked=_masked(body.value))
     rows.update_credential(store(), row["id"], fields)
-    pool.invalidate()
     return json_response(credential_view(_credential(row["id"])))
 
 
 async def delete_credential(req: ApiRequest, who: Principal) -> ApiResponse:
     row = _credential(req.params["id"])
     rows.delete_credential(store(), row["id"])
-    pool.invalidate()
     return json_response({"id": row["id"], "object": "credential", "deleted": True})
 
 

@@ -8,9 +8,14 @@ within a time budget well below the Lambda and API Gateway timeouts. No transact
 the call that opened it: a COMMIT that fails (a reader still holds its lock in rollback-journal
 mode) is rolled back before anything else, or SQLite would keep the transaction, and with it
 the RESERVED and PENDING locks that shut every other process out.
+
+Each connection also carries a TEMP trigger on the change counters (store.versions): a commit
+of this process that moved one bumps `Store.generation`, so this process's snapshots follow
+its own changes at the next request instead of at the next periodic counter read.
 """
 from __future__ import annotations
 
+import itertools
 import random
 import sqlite3
 import threading
@@ -18,9 +23,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chalicelib.errors import ApiError
+
+if TYPE_CHECKING:
+    from chalicelib.store.trace import StatementLog
 
 T = TypeVar("T")
 
@@ -55,12 +63,18 @@ def _busy(exc: BaseException) -> bool:
 
 class Store:
     def __init__(self, path: str, *, journal_mode: str = "wal", busy_timeout_ms: int = 2_000,
-                 write_budget_ms: int = 10_000) -> None:
+                 write_budget_ms: int = 10_000, trace: StatementLog | None = None) -> None:
         self.path = path
         self.journal_mode = journal_mode
         self.busy_timeout_ms = busy_timeout_ms
         self.write_budget_ms = write_budget_ms
+        self.trace = trace
         self._local = threading.local()
+        # Changes to the counters committed through this Store, as a value that differs after
+        # each: unique values from a shared counter, so two threads committing at once never
+        # leave it where a reader saw it.
+        self.generation = 0
+        self._generations = itertools.count(1)
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -68,6 +82,8 @@ class Store:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, nothing implicit.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self.busy_timeout_ms / 1000)
         conn.row_factory = sqlite3.Row
+        if self.trace is not None:
+            self.trace.attach(conn)
         conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         # Setting the journal mode reads the database: it can meet another process's lock.
         deadline = time.monotonic() + self.write_budget_ms / 1000
@@ -84,7 +100,24 @@ class Store:
         # (EFS) needs FULL for the same guarantee.
         conn.execute("PRAGMA synchronous = " + ("NORMAL" if self.journal_mode == "wal" else "FULL"))
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("aihub_counter_moved", 0, self._counter_moved)
+        self._watch(conn)
         return conn
+
+    def _counter_moved(self) -> None:
+        # Runs in the thread of the statement that moved a counter (connections are per thread),
+        # inside its transaction: the generation moves only once that commits.
+        self._local.moved = True
+
+    def _watch(self, conn: sqlite3.Connection) -> None:
+        """Install the TEMP trigger (this connection only: another program's connections never
+        call a function they lack) once the counters' table exists (after migration)."""
+        try:
+            conn.execute("CREATE TEMP TRIGGER IF NOT EXISTS aihub_counter_moved AFTER UPDATE ON main.versions"
+                         " BEGIN SELECT aihub_counter_moved(); END")
+        except sqlite3.OperationalError:  # no table yet, or locked: tried again at the next write
+            return
+        self._local.watched = conn
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -125,7 +158,10 @@ class Store:
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         conn = self.conn
+        if getattr(self._local, "watched", None) is not conn:
+            self._watch(conn)
         conn.execute("BEGIN IMMEDIATE")
+        self._local.moved = False
         try:
             yield conn
             conn.execute("COMMIT")
@@ -137,6 +173,8 @@ class Store:
                 except sqlite3.Error:
                     self.close()  # closing the connection releases every lock it held
             raise
+        if self._local.moved:
+            self.generation = next(self._generations)
 
     def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in one IMMEDIATE transaction, retried whole while the database stays locked,

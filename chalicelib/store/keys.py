@@ -112,14 +112,10 @@ def insert_key(conn: sqlite3.Connection, raw: str, *, name: str | None, role: st
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (key_id, account_id, name, hash_key(raw), mask(raw), role, rpm, tpm, daily_cap, monthly_cap, now_ms()),
     )
+    _changed(conn)  # processes that remember this hash as unknown must look again
     created = get_key(conn, key_id)
     assert created is not None
     return created
-
-
-def version(store: Store) -> int:
-    """The change counter of api_keys: any process that read another value has stale keys."""
-    return store.query_one("SELECT value FROM versions WHERE name = 'api_keys'")[0]
 
 
 def _changed(conn: sqlite3.Connection) -> None:

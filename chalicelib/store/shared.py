@@ -19,8 +19,13 @@ def store() -> Store:
                 from chalicelib.store.migrations import migrate
 
                 cfg = settings()
+                trace = None
+                if cfg.sql_trace:
+                    from chalicelib.store.trace import StatementLog
+
+                    trace = StatementLog(cfg.sql_trace)
                 candidate = Store(cfg.db_path, journal_mode=cfg.journal_mode, busy_timeout_ms=cfg.busy_timeout_ms,
-                                  write_budget_ms=cfg.write_budget_ms)
+                                  write_budget_ms=cfg.write_budget_ms, trace=trace)
                 migrate(candidate)
                 _store = candidate
     return _store

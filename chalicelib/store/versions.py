@@ -1,23 +1,31 @@
-"""Change counters of the tables processes cache, and a cache that follows them.
+"""Change counters of the tables processes cache, and the snapshot refresh that follows them.
 
 Each counter lives in the `versions` table and is bumped in the same transaction as the
 change: by the code for api_keys (store.keys), by triggers for providers, credentials and
 model_rates (migration v12), so no writer (API, CLI, another process, a future module) can
-forget it. A reader compares the counter with the value its cache was built at. The counters
-are read together, in one SELECT, at most once per READ_EVERY_S: one read per request however
-many caches it consults (on EFS each read is a lock round trip), and a change is seen by every
-process within that time, not after a TTL of seconds.
+forget it. A reader compares the counter with the value its snapshot was built at.
+
+One refresh serves the whole process: the counters are read together, in one SELECT, at most
+once per AIHUB_SNAPSHOT_REFRESH_S (1 s by default; on EFS each read is a lock round trip), so a
+request whose snapshots are warm reads nothing from SQLite, and another process's change is
+seen within that interval. A change committed through this process's own Store moves its
+`generation` (store.db), which makes the next read immediate: the process that revoked a key
+refuses it at the very next request.
 """
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from chalicelib.config import settings
 from chalicelib.store.db import Store
 from chalicelib.store.shared import store
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 # Tables whose rows a trigger counts, and the columns whose change matters to a cache (a
 # credential's usage_count and last_used_at move on every call and would only churn it).
@@ -28,21 +36,36 @@ TRIGGERED: dict[str, tuple[str, ...] | None] = {
 }
 
 
-READ_EVERY_S = 0.05
-_read: tuple[Store, float, dict[str, int]] | None = None
+@dataclass(frozen=True, slots=True)
+class _Read:
+    db: Store
+    generation: int  # the Store's when the counters were read
+    due: float  # monotonic time of the next read
+    counters: dict[str, int]
+
+
+_read: _Read | None = None
+
+
+def _counters(db: Store) -> _Read:
+    """Every counter, as read last, or read now when that is due or this process changed one.
+    The same object until the next read, so a cache that kept it knows nothing moved."""
+    global _read
+    read = _read
+    if read is None or read.db is not db or read.generation != db.generation or time.monotonic() >= read.due:
+        # The generation before the SELECT: a commit of this process after it moves it again.
+        generation = db.generation
+        counters = {n: v for n, v in db.query("SELECT name, value FROM versions")}
+        read = _read = _Read(db, generation, time.monotonic() + settings().snapshot_refresh_s, counters)
+    return read
 
 
 def current(name: str, db: Store | None = None) -> int:
-    global _read
-    db = db or store()
-    now = time.monotonic()
-    if _read is None or _read[0] is not db or now - _read[1] >= READ_EVERY_S:
-        _read = (db, now, {n: v for n, v in db.query("SELECT name, value FROM versions")})
-    return _read[2].get(name, 0)
+    return _counters(db or store()).counters.get(name, 0)
 
 
 class Versioned(Generic[T]):
-    """A value built from a table, rebuilt when that table's counter moves (or on invalidate)."""
+    """A value built from a table, rebuilt when that table's counter moves."""
 
     def __init__(self, name: str, load: Callable[[], T]) -> None:
         self._name, self._load = name, load
@@ -59,5 +82,37 @@ class Versioned(Generic[T]):
             self._value, self._stamp = self._load(), stamp
         return self._value
 
-    def invalidate(self) -> None:
-        self._value = None
+
+class Memo(Generic[K, T]):
+    """Values worked out one key at a time from some tables (a key's record, a model's plan),
+    all forgotten when one of those tables' counters moves. Keys come from clients, so at most
+    `size` values are kept, the least recently used dropped first."""
+
+    def __init__(self, *names: str, size: int) -> None:
+        self._names, self._size = names, size
+        self._entries: OrderedDict[K, T] = OrderedDict()
+        self._read: _Read | None = None  # the counters last compared with
+        self._stamp: tuple[object, ...] | None = None
+
+    def get(self, key: K, work: Callable[[], T]) -> T:
+        """The value of `key`, from `work()` when it is not known at the current counters; what
+        `work` raises is not remembered."""
+        # The counters first, as in Versioned; and the value goes into the entries of the
+        # counters read before `work` ran, so a change committed meanwhile clears it next time.
+        db = store()
+        read = _counters(db)
+        if read is not self._read:  # read again since: did ours move?
+            stamp = (db, *[read.counters.get(name, 0) for name in self._names])
+            if stamp != self._stamp:
+                self._entries, self._stamp = OrderedDict(), stamp
+            self._read = read
+        entries = self._entries
+        try:  # one lookup when known; KeyError also when another thread dropped it meanwhile
+            entries.move_to_end(key)
+            return entries[key]
+        except KeyError:
+            pass
+        value = entries[key] = work()
+        if len(entries) > self._size:
+            entries.popitem(last=False)
+        return value

@@ -123,6 +123,8 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
     results["efs"] = offline.module_report("tests.bench.efs", ["--quick"] if mode == "quick" else [])
     _progress("client surfaces over OpenAI chat, in process (tests.bench.surfaces, own process)")
     results["surfaces"] = offline.module_report("tests.bench.surfaces")
+    _progress("auth, resolve and rate lookup per request, in process (tests.bench.hot_path, own process)")
+    results["hot_path"] = offline.module_report("tests.bench.hot_path")
     _progress("web UI first page size")
     try:
         results["web_ui"] = offline.web_ui()

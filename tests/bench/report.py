@@ -287,6 +287,9 @@ def render(results: dict[str, Any]) -> str:
     if "efs" in results:
         parts.append(render_module("14) SQLite on emulated EFS (issue 15): `python -m tests.bench.efs`; goal: the "
                                    "batching writer >= 50x per-call transactions at 16 writers", results["efs"]))
+    if "hot_path" in results:
+        parts.append(render_module("15) Auth, resolve and rate lookup per request, warm snapshots (issue 14): "
+                                   "`python -m tests.bench.hot_path`", results["hot_path"]))
     if "web_ui" in results:
         parts.append(render_ui(results["web_ui"]))
     if "litellm" in results:

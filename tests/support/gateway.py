@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,24 @@ UPSTREAM_KEYS = {
     "AWS_ACCESS_KEY_ID": "AKIATESTSECRET0123456",
     "AWS_SECRET_ACCESS_KEY": "aws-test-SECRET-0123456789abcdefghijklmnop",
 }
+
+
+# AIHUB_SNAPSHOT_REFRESH_S's default, which test gateways keep: a change made through one process
+# reaches another within it. The slack covers one poll and a loaded machine.
+SNAPSHOT_REFRESH_S = 1.0
+PROPAGATION_SLACK_S = 1.0
+
+
+def seen_within_refresh(check: Callable[[], bool], since: float | None = None) -> float:
+    """Poll `check` until it holds and return the seconds it took from `since` (default: now,
+    just after the change); fails once the refresh interval and its slack have passed."""
+    since = time.monotonic() if since is None else since
+    bound = SNAPSHOT_REFRESH_S + PROPAGATION_SLACK_S
+    while True:
+        if check():
+            return time.monotonic() - since
+        assert time.monotonic() - since < bound, f"not seen by another process within {bound} s"
+        time.sleep(0.02)
 
 
 def free_port() -> int:
@@ -72,6 +91,13 @@ class Gateway:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+
+
+def run_cli(db_path: Path, *args: str, cwd: Path = ROOT, stdin: str = "") -> subprocess.CompletedProcess:
+    """The `aihub` CLI in a process of its own, on a gateway's database."""
+    env = {"AIHUB_DB": str(db_path), "AIHUB_SECRET": TEST_SECRET, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "chalicelib.cli", *args], cwd=cwd, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def create_key(admin: httpx.Client, **fields: object) -> dict:

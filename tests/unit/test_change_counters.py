@@ -1,6 +1,7 @@
 """Change counters: a change of providers, credentials or rates, by any writer, moves its
 counter in the same transaction; a credential's per-call bookkeeping does not (it would only
-churn every process's cache); and a cache rebuilds at the next read after a move."""
+churn every process's cache); a cache rebuilds at the next read after a move; the counters are
+read once per refresh interval, except right after this process's own committed change."""
 from __future__ import annotations
 
 import time
@@ -9,15 +10,15 @@ import pytest
 
 from chalicelib.store import providers as rows
 from chalicelib.store import versions
-from chalicelib.store.shared import store
+from chalicelib.store.db import Store
+from chalicelib.store.shared import store, writer
 
 SECRET = "unit-master-secret-0123456789-0123456789"
 
 
 @pytest.fixture
-def db(local_env, monkeypatch):
-    local_env({"AIHUB_SECRET": SECRET})
-    monkeypatch.setattr(versions, "READ_EVERY_S", 0)  # each read sees the last write
+def db(local_env):
+    local_env({"AIHUB_SECRET": SECRET, "AIHUB_SNAPSHOT_REFRESH_S": "0"})  # each read sees the last write
     return store()
 
 
@@ -69,13 +70,54 @@ def test_rates_move_their_counter(db):
     assert rates.rate_for("mine", "m1").input_rate == 5  # a raw SQL writer, seen at the next read
 
 
-def test_counters_are_read_at_most_once_per_interval(db, monkeypatch):
-    monkeypatch.setattr(versions, "READ_EVERY_S", 3600)
+def other_process(db) -> Store:
+    """A second Store on the same file: its commits are another process's to `db`'s snapshots."""
+    return Store(db.path, journal_mode=db.journal_mode)
+
+
+def test_counters_are_read_at_most_once_per_interval(local_env):
+    local_env({"AIHUB_SECRET": SECRET, "AIHUB_SNAPSHOT_REFRESH_S": "3600"})
     before = versions.current("providers")
-    rows.upsert_provider(db, "mine", {"kind": "openai", "enabled": 1})
+    rows.upsert_provider(other_process(store()), "mine", {"kind": "openai", "enabled": 1})
     assert versions.current("providers") == before  # within the interval: the counters read before
-    monkeypatch.setattr(versions, "READ_EVERY_S", 0)
+
+
+def test_other_processes_changes_are_seen_once_the_interval_has_passed(local_env):
+    local_env({"AIHUB_SECRET": SECRET, "AIHUB_SNAPSHOT_REFRESH_S": "0.2"})
+    before = versions.current("providers")
+    rows.upsert_provider(other_process(store()), "mine", {"kind": "openai", "enabled": 1})
+    deadline = time.monotonic() + 5
+    while versions.current("providers") == before and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert versions.current("providers") == before + 1
+
+
+@pytest.mark.parametrize("through", ["a write", "the writer thread"])
+def test_this_processs_own_change_is_seen_at_once(local_env, through):
+    local_env({"AIHUB_SECRET": SECRET, "AIHUB_SNAPSHOT_REFRESH_S": "3600"})
+    before = versions.current("credentials")
+    if through == "a write":
+        credential(store())
+    else:
+        bump = "UPDATE versions SET value = value + 1 WHERE name = 'credentials'"
+        writer().submit(lambda conn: conn.execute(bump)).result(timeout=10)
+    assert versions.current("credentials") == before + 1
+
+
+def test_a_rolled_back_change_moves_nothing(local_env):
+    local_env({"AIHUB_SECRET": SECRET, "AIHUB_SNAPSHOT_REFRESH_S": "3600"})
+    db = store()
+    versions.current("providers")
+    generation = db.generation
+
+    def fail(conn) -> None:
+        conn.execute(
+            "INSERT INTO providers (name, kind, enabled, created_at, updated_at) VALUES ('x', 'openai', 1, 1, 1)")
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        db.write(fail)
+    assert db.generation == generation
 
 
 def test_a_cache_rebuilds_only_when_its_counter_moves(db):

@@ -84,3 +84,25 @@ def test_bedrock_takes_bare_names_only_through_its_map(local_env):
 def test_bare_catalogue_names_reach_the_providers_that_list_them(model, routes, local_env):
     local_env({**ENV, "DOUBAO_API_KEY": "sk-doubao-000000000000"})
     assert [(spec.name, m) for spec, m in plan(model).routes] == routes
+
+
+def test_plans_are_remembered_until_a_provider_or_credential_changes(local_env):
+    from chalicelib.credentials import crypto
+    from chalicelib.store import providers as rows
+    from chalicelib.store.shared import store
+
+    secret = "unit-master-secret-0123456789-0123456789"
+    local_env({**ENV, "AIHUB_SECRET": secret, "AIHUB_SNAPSHOT_REFRESH_S": "3600"})  # only this process's changes
+    assert plan("gpt-4o-mini") is plan("gpt-4o-mini")
+    with pytest.raises(ApiError):  # a refusal is not remembered: it is right until a credential comes
+        plan("xai/grok-4")
+    before = plan("gpt-4o-mini")
+    rows.insert_credential(store(), {"id": "cred_x", "provider": "xai", "name": "k", "type": "api_key",
+                                     "secret": crypto.encrypt(secret, "xai-0123456789abcd", "cred_x"), "masked": "xai-...abcd", "weight": 1, "active": 1,
+                                     "fail_count": 0, "usage_count": 0, "created_at": 1, "updated_at": 1})
+    assert [s.name for s, _ in plan("xai/grok-4").routes] == ["xai"]
+    assert plan("gpt-4o-mini") is not before  # rebuilt from the changed tables
+    rows.upsert_provider(store(), "xai", {"kind": plan("xai/grok-4").routes[0][0].kind, "enabled": 0})
+    with pytest.raises(ApiError) as info:
+        plan("xai/grok-4")
+    assert info.value.code == "provider_disabled"
