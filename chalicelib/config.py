@@ -65,6 +65,10 @@ class Settings:
     video_timeout_s: float = 900.0
     # How long an `aigne hub connect` session waits for its approval and its CLI
     connect_session_ttl_s: int = 900
+    # Where rate counters, spend caps and credit holds live: "sqlite" (the database file, in
+    # the admission transaction) or "dynamodb" (AIHUB_DYNAMODB_TABLE; chalicelib/hotstate).
+    hot_state: str = "sqlite"
+    dynamodb_table: str | None = None
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -174,8 +178,17 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
+        hot_state=_hot_state(env.get("AIHUB_HOT_STATE")),
+        dynamodb_table=env.get("AIHUB_DYNAMODB_TABLE") or None,
         env=env,
     )
+
+
+def _hot_state(value: str | None) -> str:
+    choice = (value or "sqlite").strip().lower()
+    if choice not in ("sqlite", "dynamodb"):
+        raise ValueError(f"AIHUB_HOT_STATE is {value!r}; it is sqlite (the default) or dynamodb")
+    return choice
 
 
 def _http_transport(value: str | None) -> str | None:

@@ -19,7 +19,6 @@ import httpx
 import orjson
 
 from chalicelib.billing import accounting, admission
-from chalicelib.billing.cost import charge
 from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import failover
@@ -137,6 +136,12 @@ class Call:
         # same time share one commit. Durable: if the database cannot take it now (locked past
         # the budget, disk full), the writer keeps it and commits it once it can; the client's
         # answer is not held back for that.
+        if self.admission is not None and self.admission.external is not None:
+            # Interim until the lead wires the call log: the hot state takes the charge, _write books it.
+            try:
+                await admission.settle_external(self.admission, rec.provider, rec.model, usage if error is None else None)
+            except ApiError:
+                log.warning("call %s: hot state hold left to the sweeper", rec.request_id)
         try:
             await writer().run(lambda conn: self._write(conn, usage if error is None else None), durable=True)
         except DatabaseUnavailable as exc:
@@ -151,13 +156,10 @@ class Call:
         rec.credits = 0
         cost = None
         if adm is not None:
-            if adm.minute and usage is not None:
-                tokens = usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens + usage.output_tokens
+            if adm.minute and usage is not None and adm.external is None:
                 conn.execute("UPDATE key_usage SET tokens = tokens + ? WHERE key_id = ? AND period = ?",
-                             (tokens, adm.key_id, adm.minute))
-            rate = adm.rates.get((rec.provider or "", rec.model or ""))
-            if adm.hold and usage is not None and rate is not None:
-                cost = charge(rate, usage)
+                             (admission.tokens(usage), adm.key_id, adm.minute))
+            cost = adm.cost(rec.provider, rec.model, usage)
         if not inflight.end(conn, rec.request_id) and calls.exists(conn, rec.request_id):
             # A sweep took this call for abandoned (its process stalled past the lease) and
             # recorded it as interrupted: the provider still billed it, so the charge stands.
@@ -166,7 +168,11 @@ class Call:
             log.warning("call %s settled after it was swept as interrupted", rec.request_id)
             return
         if adm is not None and adm.hold:
-            if cost is not None:
+            if adm.external is not None:
+                if adm.charged and rec.account_id:
+                    rec.credits = accounting.book(conn, rec.account_id, rec.key_id, rec.request_id, adm.charged,
+                                                  accounting.overrun(adm.charged, adm.hold))
+            elif cost is not None:
                 rec.credits = accounting.settle(conn, rec.request_id, cost)
             else:
                 accounting.release(conn, rec.request_id)
