@@ -1,0 +1,210 @@
+"""The DynamoDB hot state against a DynamoDB-compatible endpoint on loopback (moto's server):
+holds that never overspend under concurrency from several processes, settlements taken once,
+rate limits and spend caps that admit exactly their limit, the sweep of expired holds, credit
+mirroring and the reconciliation with the SQLite ledger."""
+from __future__ import annotations
+
+import multiprocessing
+import secrets
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib.errors import ApiError
+from chalicelib.hotstate import reconcile
+from chalicelib.hotstate.base import Ask
+from chalicelib.hotstate.dynamodb import DynamoHotState
+from chalicelib.store import keys, ledger
+from chalicelib.store.keys import KeyRecord
+from chalicelib.store.shared import store
+from tests.support.dynamo import create_table, dynamodb, moto_server
+
+HOLD = 75
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[str]:
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def state(endpoint, local_env) -> DynamoHotState:
+    local_env({})
+    return DynamoHotState(dynamodb(endpoint), create_table(endpoint))
+
+
+def account(credits_minor: int, **limits: int) -> KeyRecord:
+    record, _ = keys.create_key(store(), name="hot", credits_minor=credits_minor, **limits)
+    return record
+
+
+def ask(who: KeyRecord, amount: int = HOLD, *, limited: bool = False, now: float | None = None) -> Ask:
+    return Ask("req_" + secrets.token_hex(6), who.account_id, who.id, who if limited else None, amount,
+               time.time() if now is None else now)
+
+
+def outcome(state: DynamoHotState, a: Ask) -> int:
+    try:
+        state.admit(a)
+        return 200
+    except ApiError as error:
+        return error.status
+
+
+def test_an_account_is_seeded_from_the_ledger_and_holds_exactly_what_it_has(state):
+    who = account(10 * HOLD)
+    assert state.balance(who.account_id) is None  # nothing until first use
+    statuses = [outcome(state, ask(who)) for _ in range(11)]
+    assert statuses == [200] * 10 + [402]
+    assert state.balance(who.account_id) == (0, 10 * HOLD)
+
+
+def test_an_account_in_debt_holds_nothing_not_even_free(state):
+    who = account(HOLD)
+    hold = state.admit(ask(who))
+    assert state.settle(hold, 3 * HOLD, 0) == 3 * HOLD  # an overrun is taken in full
+    assert state.balance(who.account_id) == (-2 * HOLD, 0)
+    with pytest.raises(ApiError) as info:
+        state.admit(ask(who, 1))
+    assert info.value.code == "insufficient_credits"
+
+
+def test_settle_twice_charges_once_and_release_after_settle_changes_nothing(state):
+    who = account(1_000)
+    hold = state.admit(ask(who, 400))
+    assert state.balance(who.account_id) == (600, 400)
+    assert state.settle(hold, 250, 0) == 250
+    assert state.settle(hold, 250, 0) == 0
+    state.release(hold)
+    assert state.balance(who.account_id) == (750, 0)
+    released = state.admit(ask(who, 400))
+    state.release(released)
+    assert state.settle(released, 100, 0) == 0
+    assert state.balance(who.account_id) == (750, 0)
+
+
+def _admit_many(endpoint: str, table: str, account_id: str, count: int) -> list[int]:
+    """One process: its own client, `count` threads admitting at once."""
+    state = DynamoHotState(dynamodb(endpoint), table, seed=lambda _: None)
+    barrier_asks = [Ask("req_" + secrets.token_hex(8), account_id, None, None, HOLD, time.time()) for _ in range(count)]
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(lambda a: outcome(state, a), barrier_asks))
+
+
+def test_fifty_concurrent_holds_from_four_processes_never_overspend(state, endpoint):
+    balance = 1_000  # 13 holds of 75 fit, with 25 left
+    who = account(balance)
+    assert state.seed_account(who.account_id)
+    shares = [13, 13, 12, 12]
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        results = pool.starmap(_admit_many, [(endpoint, state.table, who.account_id, n) for n in shares])
+    statuses = [s for r in results for s in r]
+    assert len(statuses) == 50 and sorted(set(statuses)) == [200, 402]
+    assert statuses.count(200) == balance // HOLD
+    left, reserved = state.balance(who.account_id)
+    assert (left, reserved) == (balance % HOLD, HOLD * (balance // HOLD))
+    assert left + reserved == balance and left >= 0
+
+
+def test_requests_per_minute_under_concurrency_admit_exactly_the_limit(state):
+    who = account(10**6, rpm=7)
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda _: outcome(state, ask(who, 0, limited=True)), range(20)))
+    assert statuses.count(200) == 7 and statuses.count(429) == 13
+
+
+def test_tokens_per_minute_count_at_settlement(state):
+    who = account(10**6, tpm=100)
+    hold = state.admit(ask(who, limited=True))
+    assert hold.headers["x-ratelimit-remaining-tokens"] == "100"
+    state.settle(hold, 10, 150)
+    with pytest.raises(ApiError) as info:
+        state.admit(ask(who, limited=True))
+    assert (info.value.code, info.value.headers["x-ratelimit-remaining-tokens"]) == ("rate_limit_tokens", "0")
+
+
+def test_a_spend_cap_under_concurrency_admits_exactly_what_fits(state):
+    who = account(10**6, daily_cap=4 * HOLD + 10)
+    with ThreadPoolExecutor(20) as pool:
+        statuses = list(pool.map(lambda _: outcome(state, ask(who, limited=True)), range(20)))
+    assert statuses.count(200) == 4 and statuses.count(429) == 16
+    assert state.balance(who.account_id) == (10**6 - 4 * HOLD, 4 * HOLD)
+
+
+def test_a_refused_request_is_not_counted_against_the_rate_limit(state):
+    who = account(HOLD, rpm=2)
+    assert outcome(state, ask(who, 10 * HOLD, limited=True)) == 402
+    assert [outcome(state, ask(who, 1, limited=True)) for _ in range(3)] == [200, 200, 429]
+
+
+def test_expired_holds_are_swept_and_their_credit_comes_back(state):
+    who = account(1_000)
+    old = state.admit(ask(who, 300, now=time.time() - 3 * 3600))
+    fresh = state.admit(ask(who, 200))
+    report = reconcile.reconcile(state, store(), recheck_s=0)
+    assert report.swept == [old.request_id]
+    assert state.balance(who.account_id) == (800, 200)
+    assert state.settle(old, 300, 0) == 0  # its late settlement changes nothing here
+    assert state.settle(fresh, 150, 0) == 150
+
+
+def test_credits_are_mirrored_once_by_ledger_row(state):
+    who = account(1_000)
+    assert state.seed_account(who.account_id)
+    row = store().write(lambda c: ledger.grant(c, who.account_id, 500, kind="topup"))
+    assert state.credit(who.account_id, 500, row) is True
+    assert state.credit(who.account_id, 500, row) is False
+    assert state.balance(who.account_id) == (1_500, 0)
+    # a row the seed already included is not added again
+    other = account(1_000)
+    row = store().write(lambda c: ledger.grant(c, other.account_id, 500, kind="topup"))
+    assert state.credit(other.account_id, 500, row) is False  # seeds from the ledger, which has it
+    assert state.credit(other.account_id, 500, row) is False
+    assert state.balance(other.account_id) == (1_500, 0)
+
+
+def test_reconcile_finds_no_drift_after_a_clean_run_and_reports_an_injected_one(state):
+    accounts = [account(10_000) for _ in range(3)]
+    for who in accounts:
+        for cost in (120, 0, 75):
+            hold = state.admit(ask(who, 200))
+            charged = state.settle(hold, cost or None, 0)
+            if charged:  # what the call log books
+                store().write(lambda c, h=hold, n=charged, w=who: ledger.add(
+                    c, w.account_id, -n, kind="charge", request_id=h.request_id))
+    assert reconcile.reconcile(state, store(), recheck_s=0).drift == []
+    victim = accounts[1].account_id
+    state.client.update_item(TableName=state.table, Key={"pk": {"S": f"acct#{victim}"}},
+                             UpdateExpression="ADD balance :n", ExpressionAttributeValues={":n": {"N": "7"}})
+    (drift,) = reconcile.reconcile(state, store(), recheck_s=0).drift
+    assert (drift.account_id, drift.difference, drift.ledger) == (victim, 7, 10_000 - 195)
+
+
+def test_an_unreachable_table_is_a_503_never_an_unheld_call(local_env):
+    local_env({})
+    who = account(1_000)
+    from tests.support.gateway import free_port
+
+    state = DynamoHotState(dynamodb(f"http://127.0.0.1:{free_port()}"), "gone")
+    with pytest.raises(ApiError) as info:
+        state.admit(ask(who))
+    assert (info.value.status, info.value.code, info.value.headers["retry-after"]) == (503, "hot_state_unavailable", "1")
+
+
+def test_admit_and_settle_latency_against_moto(state, capsys):
+    """Prints the p50 of admit + settle on loopback moto: a figure of this code and moto, not
+    of DynamoDB (whose conditional writes take a few ms in a region)."""
+    who = account(10**9, rpm=10**6)
+    times = []
+    for _ in range(100):
+        started = time.perf_counter()
+        state.settle(state.admit(ask(who, 100, limited=True)), 60, 10)
+        times.append((time.perf_counter() - started) * 1000)
+    with capsys.disabled():
+        print(f"\nhot state on moto: admit+settle p50 {statistics.median(times):.2f} ms,"
+              f" p90 {statistics.quantiles(times, n=10)[-1]:.2f} ms (limited key, billed)")
+    assert state.balance(who.account_id) == (10**9 - 100 * 60, 0)
