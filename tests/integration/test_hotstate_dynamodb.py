@@ -4,6 +4,7 @@ rate limits and spend caps that admit exactly their limit, the sweep of expired 
 mirroring and the reconciliation with the SQLite ledger."""
 from __future__ import annotations
 
+import json
 import multiprocessing
 import secrets
 import statistics
@@ -13,14 +14,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from chalicelib import cli
 from chalicelib.errors import ApiError
 from chalicelib.hotstate import reconcile
 from chalicelib.hotstate.base import Ask
-from chalicelib.hotstate.dynamodb import DynamoHotState
+from chalicelib.hotstate.dynamodb import DynamoHotState, hot_state
 from chalicelib.store import keys, ledger
 from chalicelib.store.keys import KeyRecord
 from chalicelib.store.shared import store
-from tests.support.dynamo import create_table, dynamodb, moto_server
+from tests.support.dynamo import create_table, dynamodb, gateway_env, moto_server
 
 HOLD = 75
 
@@ -208,3 +210,21 @@ def test_admit_and_settle_latency_against_moto(state, capsys):
         print(f"\nhot state on moto: admit+settle p50 {statistics.median(times):.2f} ms,"
               f" p90 {statistics.quantiles(times, n=10)[-1]:.2f} ms (limited key, billed)")
     assert state.balance(who.account_id) == (10**9 - 100 * 60, 0)
+
+
+def test_reconcile_cli_and_function_exit_on_drift(endpoint, local_env, capsys):
+    table = create_table(endpoint)
+    local_env(gateway_env(endpoint, table))
+    who = account(1_000)
+    state = hot_state()
+    state.admit(ask(who, 100, now=time.time() - 3 * 3600))  # a call that never settled
+    assert cli.main(["reconcile", "--recheck", "0"]) == 0
+    assert "released 1 expired holds" in capsys.readouterr().out
+    state.client.update_item(TableName=table, Key={"pk": {"S": f"acct#{who.account_id}"}},
+                             UpdateExpression="ADD reserved :n", ExpressionAttributeValues={":n": {"N": "5"}})
+    capsys.readouterr()
+    assert cli.main(["reconcile", "--recheck", "0", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["drift"] == [{"account_id": who.account_id, "ledger": 1_000, "hot": 1_005, "difference": 5}]
+    result = reconcile.handler({}, None)  # the scheduled function (its recheck waits: the drift stays)
+    assert [d["difference"] for d in result["drift"]] == [5] and result["swept"] == []
