@@ -140,8 +140,8 @@ class Call:
             # Interim until the lead wires the call log: the hot state takes the charge, _write books it.
             try:
                 await admission.settle_external(self.admission, rec.provider, rec.model, usage if error is None else None)
-            except ApiError:
-                log.warning("call %s: hot state hold left to the sweeper", rec.request_id)
+            except Exception:
+                log.exception("call %s: hot state hold left to the sweeper", rec.request_id)
         try:
             await writer().run(lambda conn: self._write(conn, usage if error is None else None), durable=True)
         except DatabaseUnavailable as exc:

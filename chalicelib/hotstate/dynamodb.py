@@ -46,9 +46,10 @@ MINUTE_TTL_S = 5 * 60  # rpm/tpm items outlive their minute by a few, then Dynam
 PERIOD_TTL_S = 40 * 86_400  # day and month cap items, once their period is over
 GC_TTL_S = 7 * 86_400  # holds and credit marks: a week-late garbage collector, never the release
 CONFLICT_RETRIES = 8  # a transaction that met a concurrent one on the same item is retried
-# Errors that mean DynamoDB could not answer now; the call gets a 503 with retry-after.
-UNAVAILABLE = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                         "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"})
+# The errors a caller reads as an answer (a condition that failed); every other error means
+# DynamoDB could not answer now (throttled, down, or misconfigured: table, grants), and the call
+# gets a 503 with retry-after.
+ANSWERS = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
 
 Item = dict[str, Any]
 
@@ -211,10 +212,10 @@ class DynamoHotState:
         try:
             return getattr(self.client, name)(**kwargs)
         except ClientError as exc:
-            if error_code(exc) in UNAVAILABLE:
-                log.warning("hot state %s: %s", name, error_code(exc))
-                raise unavailable(error_code(exc)) from None
-            raise
+            if error_code(exc) in ANSWERS:
+                raise
+            log.warning("hot state %s: %s", name, error_code(exc))
+            raise unavailable(error_code(exc)) from None
         except BotoCoreError as exc:  # connection refused, timeouts: the store is out of reach
             log.warning("hot state %s: %s", name, type(exc).__name__)
             raise unavailable(type(exc).__name__) from None

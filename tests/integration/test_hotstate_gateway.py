@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from decimal import Decimal
 
-import httpx
 import openai
 import pytest
 
@@ -15,7 +14,15 @@ from chalicelib.hotstate.dynamodb import DynamoHotState
 from chalicelib.hotstate.reconcile import drifted
 from chalicelib.store.db import Store
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.test_billing import ECHO, RATES, _check_money, _fresh_minute, _hammer, credits_of, new_key
+from tests.integration.test_billing import (
+    ECHO,
+    RATES,
+    _check_money,
+    _fresh_minute,
+    _hammer,
+    credits_of,
+    new_key,
+)
 from tests.support.dynamo import create_table, dynamodb, gateway_env, moto_server
 from tests.support.gateway import Gateway, start_gateway, upstream_env
 

@@ -24,7 +24,11 @@ def moto_server() -> Iterator[str]:
     stay concurrent (threads, processes, connections); only the emulator's work is serialised.
     """
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
     from werkzeug.serving import make_server
 
     class AtomicMotoServer(ThreadedMotoServer):

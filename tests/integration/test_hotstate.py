@@ -1,7 +1,8 @@
-"""The DynamoDB hot state against a DynamoDB-compatible endpoint on loopback (moto's server):
-holds that never overspend under concurrency from several processes, settlements taken once,
-rate limits and spend caps that admit exactly their limit, the sweep of expired holds, credit
-mirroring and the reconciliation with the SQLite ledger."""
+"""The hot state's interface, its SQLite implementation and its DynamoDB one (against a
+DynamoDB-compatible endpoint on loopback, moto's server), alike where both must be: holds that
+never overspend, settlements taken once, rate limits and spend caps that admit exactly their
+limit under concurrency. DynamoDB only: 50 holds from 4 processes, the seed from the ledger,
+the sweep of expired holds, credit mirroring and the reconciliation with the SQLite ledger."""
 from __future__ import annotations
 
 import json
@@ -9,16 +10,18 @@ import multiprocessing
 import secrets
 import statistics
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from chalicelib import cli
 from chalicelib.errors import ApiError
 from chalicelib.hotstate import reconcile
-from chalicelib.hotstate.base import Ask
+from chalicelib.hotstate.base import Ask, HotState
 from chalicelib.hotstate.dynamodb import DynamoHotState, hot_state
+from chalicelib.hotstate.sqlite import SqliteHotState
 from chalicelib.store import keys, ledger
 from chalicelib.store.keys import KeyRecord
 from chalicelib.store.shared import store
@@ -33,10 +36,26 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
+class InTransaction:
+    """The SQLite hot state as its callers use it: each operation inside a write transaction."""
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        return lambda *args: store().write(lambda conn: getattr(SqliteHotState(conn), name)(*args))
+
+
 @pytest.fixture
-def state(endpoint, local_env) -> DynamoHotState:
+def dynamo(endpoint, local_env) -> DynamoHotState:
     local_env({})
     return DynamoHotState(dynamodb(endpoint), create_table(endpoint))
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def state(request, local_env) -> Any:
+    """Either implementation, for what both must do alike."""
+    if request.param == "dynamodb":
+        return request.getfixturevalue("dynamo")
+    local_env({})
+    return InTransaction()
 
 
 def account(credits_minor: int, **limits: int) -> KeyRecord:
@@ -49,7 +68,7 @@ def ask(who: KeyRecord, amount: int = HOLD, *, limited: bool = False, now: float
                time.time() if now is None else now)
 
 
-def outcome(state: DynamoHotState, a: Ask) -> int:
+def outcome(state: HotState, a: Ask) -> int:
     try:
         state.admit(a)
         return 200
@@ -57,9 +76,15 @@ def outcome(state: DynamoHotState, a: Ask) -> int:
         return error.status
 
 
-def test_an_account_is_seeded_from_the_ledger_and_holds_exactly_what_it_has(state):
+def test_an_account_is_seeded_from_the_ledger_on_first_use(dynamo):
     who = account(10 * HOLD)
-    assert state.balance(who.account_id) is None  # nothing until first use
+    assert dynamo.balance(who.account_id) is None  # nothing until first use
+    assert outcome(dynamo, ask(who)) == 200
+    assert dynamo.balance(who.account_id) == (9 * HOLD, HOLD)
+
+
+def test_an_account_holds_exactly_what_it_has(state):
+    who = account(10 * HOLD)
     statuses = [outcome(state, ask(who)) for _ in range(11)]
     assert statuses == [200] * 10 + [402]
     assert state.balance(who.account_id) == (0, 10 * HOLD)
@@ -97,17 +122,17 @@ def _admit_many(endpoint: str, table: str, account_id: str, count: int) -> list[
         return list(pool.map(lambda a: outcome(state, a), barrier_asks))
 
 
-def test_fifty_concurrent_holds_from_four_processes_never_overspend(state, endpoint):
+def test_fifty_concurrent_holds_from_four_processes_never_overspend(dynamo, endpoint):
     balance = 1_000  # 13 holds of 75 fit, with 25 left
     who = account(balance)
-    assert state.seed_account(who.account_id)
+    assert dynamo.seed_account(who.account_id)
     shares = [13, 13, 12, 12]
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        results = pool.starmap(_admit_many, [(endpoint, state.table, who.account_id, n) for n in shares])
+        results = pool.starmap(_admit_many, [(endpoint, dynamo.table, who.account_id, n) for n in shares])
     statuses = [s for r in results for s in r]
     assert len(statuses) == 50 and sorted(set(statuses)) == [200, 402]
     assert statuses.count(200) == balance // HOLD
-    left, reserved = state.balance(who.account_id)
+    left, reserved = dynamo.balance(who.account_id)
     assert (left, reserved) == (balance % HOLD, HOLD * (balance // HOLD))
     assert left + reserved == balance and left >= 0
 
@@ -143,46 +168,46 @@ def test_a_refused_request_is_not_counted_against_the_rate_limit(state):
     assert [outcome(state, ask(who, 1, limited=True)) for _ in range(3)] == [200, 200, 429]
 
 
-def test_expired_holds_are_swept_and_their_credit_comes_back(state):
+def test_expired_holds_are_swept_and_their_credit_comes_back(dynamo):
     who = account(1_000)
-    old = state.admit(ask(who, 300, now=time.time() - 3 * 3600))
-    fresh = state.admit(ask(who, 200))
-    report = reconcile.reconcile(state, store(), recheck_s=0)
+    old = dynamo.admit(ask(who, 300, now=time.time() - 3 * 3600))
+    fresh = dynamo.admit(ask(who, 200))
+    report = reconcile.reconcile(dynamo, store(), recheck_s=0)
     assert report.swept == [old.request_id]
-    assert state.balance(who.account_id) == (800, 200)
-    assert state.settle(old, 300, 0) == 0  # its late settlement changes nothing here
-    assert state.settle(fresh, 150, 0) == 150
+    assert dynamo.balance(who.account_id) == (800, 200)
+    assert dynamo.settle(old, 300, 0) == 0  # its late settlement changes nothing here
+    assert dynamo.settle(fresh, 150, 0) == 150
 
 
-def test_credits_are_mirrored_once_by_ledger_row(state):
+def test_credits_are_mirrored_once_by_ledger_row(dynamo):
     who = account(1_000)
-    assert state.seed_account(who.account_id)
+    assert dynamo.seed_account(who.account_id)
     row = store().write(lambda c: ledger.grant(c, who.account_id, 500, kind="topup"))
-    assert state.credit(who.account_id, 500, row) is True
-    assert state.credit(who.account_id, 500, row) is False
-    assert state.balance(who.account_id) == (1_500, 0)
+    assert dynamo.credit(who.account_id, 500, row) is True
+    assert dynamo.credit(who.account_id, 500, row) is False
+    assert dynamo.balance(who.account_id) == (1_500, 0)
     # a row the seed already included is not added again
     other = account(1_000)
     row = store().write(lambda c: ledger.grant(c, other.account_id, 500, kind="topup"))
-    assert state.credit(other.account_id, 500, row) is False  # seeds from the ledger, which has it
-    assert state.credit(other.account_id, 500, row) is False
-    assert state.balance(other.account_id) == (1_500, 0)
+    assert dynamo.credit(other.account_id, 500, row) is False  # seeds from the ledger, which has it
+    assert dynamo.credit(other.account_id, 500, row) is False
+    assert dynamo.balance(other.account_id) == (1_500, 0)
 
 
-def test_reconcile_finds_no_drift_after_a_clean_run_and_reports_an_injected_one(state):
+def test_reconcile_finds_no_drift_after_a_clean_run_and_reports_an_injected_one(dynamo):
     accounts = [account(10_000) for _ in range(3)]
     for who in accounts:
         for cost in (120, 0, 75):
-            hold = state.admit(ask(who, 200))
-            charged = state.settle(hold, cost or None, 0)
+            hold = dynamo.admit(ask(who, 200))
+            charged = dynamo.settle(hold, cost or None, 0)
             if charged:  # what the call log books
                 store().write(lambda c, h=hold, n=charged, w=who: ledger.add(
                     c, w.account_id, -n, kind="charge", request_id=h.request_id))
-    assert reconcile.reconcile(state, store(), recheck_s=0).drift == []
+    assert reconcile.reconcile(dynamo, store(), recheck_s=0).drift == []
     victim = accounts[1].account_id
-    state.client.update_item(TableName=state.table, Key={"pk": {"S": f"acct#{victim}"}},
+    dynamo.client.update_item(TableName=dynamo.table, Key={"pk": {"S": f"acct#{victim}"}},
                              UpdateExpression="ADD balance :n", ExpressionAttributeValues={":n": {"N": "7"}})
-    (drift,) = reconcile.reconcile(state, store(), recheck_s=0).drift
+    (drift,) = reconcile.reconcile(dynamo, store(), recheck_s=0).drift
     assert (drift.account_id, drift.difference, drift.ledger) == (victim, 7, 10_000 - 195)
 
 
@@ -197,19 +222,19 @@ def test_an_unreachable_table_is_a_503_never_an_unheld_call(local_env):
     assert (info.value.status, info.value.code, info.value.headers["retry-after"]) == (503, "hot_state_unavailable", "1")
 
 
-def test_admit_and_settle_latency_against_moto(state, capsys):
+def test_admit_and_settle_latency_against_moto(dynamo, capsys):
     """Prints the p50 of admit + settle on loopback moto: a figure of this code and moto, not
     of DynamoDB (whose conditional writes take a few ms in a region)."""
     who = account(10**9, rpm=10**6)
     times = []
     for _ in range(100):
         started = time.perf_counter()
-        state.settle(state.admit(ask(who, 100, limited=True)), 60, 10)
+        dynamo.settle(dynamo.admit(ask(who, 100, limited=True)), 60, 10)
         times.append((time.perf_counter() - started) * 1000)
     with capsys.disabled():
         print(f"\nhot state on moto: admit+settle p50 {statistics.median(times):.2f} ms,"
               f" p90 {statistics.quantiles(times, n=10)[-1]:.2f} ms (limited key, billed)")
-    assert state.balance(who.account_id) == (10**9 - 100 * 60, 0)
+    assert dynamo.balance(who.account_id) == (10**9 - 100 * 60, 0)
 
 
 def test_reconcile_cli_and_function_exit_on_drift(endpoint, local_env, capsys):
