@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from chalicelib.billing.accounting import MAX_CHARGE
 from chalicelib.config import settings
-from chalicelib.errors import ApiError
 from chalicelib.hotstate.base import (
     HOLD_DEADLINE_S,
     Ask,
@@ -38,155 +37,30 @@ from chalicelib.hotstate.base import (
     too_many_tokens,
     unavailable,
 )
+from chalicelib.hotstate.items import (
+    GC_TTL_S,
+    acct_key,
+    credit_key,
+    error_code,
+    hold_of,
+    hold_parts,
+    n,
+    number,
+    refusal,
+    rpm_update,
+    settle_parts,
+    tokens_update,
+    usage_key,
+)
 from chalicelib.store.db import Store
 
 log = logging.getLogger("aihub.hotstate")
 
-MINUTE_TTL_S = 5 * 60  # rpm/tpm items outlive their minute by a few, then DynamoDB drops them
-PERIOD_TTL_S = 40 * 86_400  # day and month cap items, once their period is over
-GC_TTL_S = 7 * 86_400  # holds and credit marks: a week-late garbage collector, never the release
 CONFLICT_RETRIES = 8  # a transaction that met a concurrent one on the same item is retried
 # The errors a caller reads as an answer (a condition that failed); every other error means
 # DynamoDB could not answer now (throttled, down, or misconfigured: table, grants), and the call
 # gets a 503 with retry-after.
 ANSWERS = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException"})
-
-Item = dict[str, Any]
-
-
-# -- keys, values and the transactions, as data --------------------------------------------------
-
-def acct_key(account_id: str) -> Item:
-    return {"pk": {"S": f"acct#{account_id}"}}
-
-
-def hold_key(request_id: str) -> Item:
-    return {"pk": {"S": f"hold#{request_id}"}}
-
-
-def usage_key(key_id: str, period: str) -> Item:
-    return {"pk": {"S": f"usage#{key_id}#{period}"}}
-
-
-def credit_key(account_id: str, ref: int) -> Item:
-    return {"pk": {"S": f"credit#{account_id}#{ref}"}}
-
-
-def n(value: int) -> dict[str, str]:
-    return {"N": str(value)}
-
-
-def number(item: Item, name: str) -> int:
-    return int(item[name]["N"]) if name in item else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """One item of a transaction and what its failed condition means."""
-
-    what: str  # "acct", "hold", "cap"
-    op: dict[str, Any]
-    cap: tuple[str, int] | None = None  # ("daily"|"monthly", cap) of a cap item
-
-
-def hold_parts(table: str, ask: Ask, hold: Hold) -> list[Part]:
-    """The hold as one transaction: the account's conditional debit into `reserved`, the hold
-    item (once per request id), and each spend cap's conditional reservation."""
-    parts: list[Part] = []
-    if ask.amount and ask.account_id:
-        parts.append(Part("acct", {"Update": {
-            "TableName": table, "Key": acct_key(ask.account_id),
-            "UpdateExpression": "ADD balance :minus, reserved :amount",
-            "ConditionExpression": "balance >= :amount AND balance >= :zero",
-            "ExpressionAttributeValues": {":amount": n(ask.amount), ":minus": n(-ask.amount), ":zero": n(0)},
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}}))
-    for period, cap, what in ask.caps():
-        parts.append(Part("cap", {"Update": {
-            "TableName": table, "Key": usage_key(hold.key_id or "", period),
-            "UpdateExpression": "ADD reserved :amount, used :amount SET #ttl = :ttl",
-            "ConditionExpression": "attribute_not_exists(used) OR used <= :room",
-            "ExpressionAttributeNames": {"#ttl": "ttl"},
-            "ExpressionAttributeValues": {":amount": n(ask.amount), ":room": n(cap - ask.amount),
-                                          ":ttl": n(int(ask.now) + PERIOD_TTL_S)}}}, (what, cap)))
-    if ask.amount:
-        item = {**hold_key(ask.request_id), "amount": n(ask.amount), "minute": {"S": hold.minute or ""},
-                "periods": {"S": ",".join(hold.periods)}, "deadline": n(hold.deadline),
-                "ttl": n(hold.deadline + GC_TTL_S)}
-        if ask.account_id:
-            item["account_id"] = {"S": ask.account_id}
-        if ask.key_id:
-            item["key_id"] = {"S": ask.key_id}
-        parts.append(Part("hold", {"Put": {"TableName": table, "Item": item,
-                                           "ConditionExpression": "attribute_not_exists(pk)"}}))
-    return parts
-
-
-def settle_parts(table: str, hold: Hold, charged: int, tokens: int, now: float) -> list[dict[str, Any]]:
-    """The settlement as one transaction: the hold goes (only if it is still there: a second
-    settle, or one after the sweep, cancels and changes nothing), the account gets back what was
-    held beyond the charge, the caps move the charge from reserved to spent, and the minute
-    item counts the tokens."""
-    ops: list[dict[str, Any]] = [{"Delete": {"TableName": table, "Key": hold_key(hold.request_id),
-                                             "ConditionExpression": "attribute_exists(pk)"}}]
-    if hold.account_id:
-        ops.append({"Update": {"TableName": table, "Key": acct_key(hold.account_id),
-                               "UpdateExpression": "ADD balance :back, reserved :minus",
-                               "ExpressionAttributeValues": {":back": n(hold.amount - charged),
-                                                             ":minus": n(-hold.amount)}}})
-    for period in hold.periods:
-        ops.append({"Update": {"TableName": table, "Key": usage_key(hold.key_id or "", period),
-                               "UpdateExpression": "ADD reserved :minus, spent :charged, used :delta",
-                               "ExpressionAttributeValues": {":minus": n(-hold.amount), ":charged": n(charged),
-                                                             ":delta": n(charged - hold.amount)}}})
-    if hold.minute and tokens:
-        ops.append(tokens_update(table, hold, tokens, now))
-    return ops
-
-
-def tokens_update(table: str, hold: Hold, tokens: int, now: float) -> dict[str, Any]:
-    return {"Update": {"TableName": table, "Key": usage_key(hold.key_id or "", hold.minute or ""),
-                       "UpdateExpression": "ADD tokens :tokens SET #ttl = :ttl",
-                       "ExpressionAttributeNames": {"#ttl": "ttl"},
-                       "ExpressionAttributeValues": {":tokens": n(tokens), ":ttl": n(int(now) + MINUTE_TTL_S)}}}
-
-
-def rpm_update(table: str, key_id: str, minute: str, rpm: int | None, now: float) -> dict[str, Any]:
-    """Count the request in its minute; with an rpm limit, only while under it."""
-    update: dict[str, Any] = {
-        "TableName": table, "Key": usage_key(key_id, minute),
-        "UpdateExpression": "ADD requests :one SET #ttl = :ttl", "ExpressionAttributeNames": {"#ttl": "ttl"},
-        "ExpressionAttributeValues": {":one": n(1), ":ttl": n(int(now) + MINUTE_TTL_S)}, "ReturnValues": "ALL_NEW"}
-    if rpm:
-        update["ConditionExpression"] = "attribute_not_exists(requests) OR requests < :rpm"
-        update["ExpressionAttributeValues"][":rpm"] = n(rpm)
-    return update
-
-
-def refusal(parts: list[Part], reasons: list[dict[str, Any]], ask: Ask, hold: Hold) -> ApiError | None:
-    """The client's error for a cancelled hold; None when the account item does not exist yet
-    (it is seeded, and the hold tried again). A cap refusal wins over the credit one, as in the
-    SQLite order of checks."""
-    failed = [(part, reason) for part, reason in zip(parts, reasons) if reason.get("Code") == "ConditionalCheckFailed"]
-    for part, _ in failed:
-        if part.what == "cap" and part.cap:
-            return cap_reached(part.cap[0], part.cap[1], ask.periods, hold.headers)
-    for part, reason in failed:
-        if part.what == "acct":
-            if "Item" not in reason:
-                return None
-            return insufficient(ask.amount, number(reason["Item"], "balance"))
-        if part.what == "hold":
-            return ApiError(409, f"Request id {ask.request_id} is already held.", code="duplicate_request_id")
-    codes = sorted({r.get("Code", "") for r in reasons} - {"None", ""})
-    return unavailable("transaction cancelled: " + ", ".join(codes))
-
-
-def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
-
-
-# -- the implementation -----------------------------------------------------------------------------
 
 Seed = Callable[[str], tuple[int, int] | None]  # account -> (ledger balance, last ledger row id)
 
@@ -222,10 +96,13 @@ class DynamoHotState:
 
     def _transact(self, ops: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Run the transaction; None when it committed, else the cancellation reasons. A
-        conflict with a concurrent transaction on the same item is retried, jittered."""
+        conflict with a concurrent transaction on the same item is retried, jittered.
+
+        Each run has a token of its own: botocore resends it unchanged when an answer is lost
+        (a timeout after the commit), and DynamoDB then does not apply it twice."""
         for attempt in range(CONFLICT_RETRIES):
             try:
-                self._call("transact_write_items", TransactItems=ops)
+                self._call("transact_write_items", TransactItems=ops, ClientRequestToken=secrets.token_hex(16))
                 return None
             except Exception as exc:
                 if error_code(exc) != "TransactionCanceledException":
@@ -383,13 +260,6 @@ class DynamoHotState:
             if "LastEvaluatedKey" not in page:
                 return holds
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
-def hold_of(item: Item) -> Hold:
-    minute = item.get("minute", {}).get("S") or None
-    return Hold(item["pk"]["S"].removeprefix("hold#"), item.get("account_id", {}).get("S"),
-                item.get("key_id", {}).get("S"), number(item, "amount"), minute,
-                tuple(filter(None, item.get("periods", {}).get("S", "").split(","))), number(item, "deadline"))
 
 
 def client() -> Any:

@@ -1,10 +1,10 @@
-"""The pure parts of the DynamoDB hot state: item keys, the transactions' conditions, and how a
+"""The DynamoDB hot state's items as data: item keys, the transactions' conditions, and how a
 cancelled transaction maps to the client's error."""
 from __future__ import annotations
 
 import pytest
 
-from chalicelib.hotstate import dynamodb as d
+from chalicelib.hotstate import items as d
 from chalicelib.hotstate.base import Ask, Hold, Periods
 from chalicelib.store.keys import KeyRecord
 
