@@ -132,16 +132,16 @@ class Call:
         if len(self.attempts) > 1 or (self.attempts and error is not None):
             rec.attempts = orjson.dumps(self.attempts).decode()
         self.settled = True
-        # Through the writer thread: the loop never waits on SQLite, and calls settling at the
-        # same time share one commit. Durable: if the database cannot take it now (locked past
-        # the budget, disk full), the writer keeps it and commits it once it can; the client's
-        # answer is not held back for that.
         if self.admission is not None and self.admission.external is not None:
             # Interim until the lead wires the call log: the hot state takes the charge, _write books it.
             try:
                 await admission.settle_external(self.admission, rec.provider, rec.model, usage if error is None else None)
             except Exception:
                 log.exception("call %s: hot state hold left to the sweeper", rec.request_id)
+        # Through the writer thread: the loop never waits on SQLite, and calls settling at the
+        # same time share one commit. Durable: if the database cannot take it now (locked past
+        # the budget, disk full), the writer keeps it and commits it once it can; the client's
+        # answer is not held back for that.
         try:
             await writer().run(lambda conn: self._write(conn, usage if error is None else None), durable=True)
         except DatabaseUnavailable as exc:
