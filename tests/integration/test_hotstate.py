@@ -5,6 +5,7 @@ limit under concurrency. DynamoDB only: 50 holds from 4 processes, the seed from
 the sweep of expired holds, credit mirroring and the reconciliation with the SQLite ledger."""
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 import secrets
@@ -16,8 +17,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import cli
+from chalicelib import cli, hotstate
 from chalicelib.errors import ApiError
+from chalicelib.handlers import maintenance
 from chalicelib.hotstate import reconcile
 from chalicelib.hotstate.base import Ask, HotState
 from chalicelib.hotstate.dynamodb import DynamoHotState, hot_state
@@ -255,3 +257,18 @@ def test_reconcile_cli_and_function_exit_on_drift(endpoint, local_env, capsys):
     assert report["drift"] == [{"account_id": who.account_id, "ledger": 1_000, "hot": 1_005, "difference": 5}]
     result = reconcile.handler({}, None)  # the scheduled function (its recheck waits: the drift stays)
     assert [d["difference"] for d in result["drift"]] == [5] and result["swept"] == []
+
+
+def test_grant_expiry_in_the_periodic_work_reaches_dynamodb(endpoint, local_env):
+    local_env(gateway_env(endpoint, create_table(endpoint)))
+    who = account(1_000)
+    state = hot_state()
+    assert state.seed_account(who.account_id)
+    soon = int(time.time() * 1000) + 200
+    row = store().write(lambda c: ledger.grant(c, who.account_id, 500, expires_at=soon))
+    hotstate.mirror_ledger("id = ?", (row,))  # what POST /admin/accounts/{id}/credits does
+    assert state.balance(who.account_id) == (1_500, 0)
+    time.sleep(0.3)
+    asyncio.run(maintenance.run())
+    assert state.balance(who.account_id) == (1_000, 0)
+    assert reconcile.drifted(state, store()) == []
