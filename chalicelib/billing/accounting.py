@@ -91,11 +91,17 @@ def charge_unheld(conn: sqlite3.Connection, account_id: str, key_id: str | None,
                 "charged after the call was swept as interrupted")
 
 
+def orphaned(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, int, str]]:
+    """Holds that no call in flight owns (left by a version that kept no in-flight rows;
+    admission writes both together, so nothing else makes one): request id, account, key,
+    amount and cap periods."""
+    return conn.execute("SELECT request_id, account_id, key_id, amount, periods FROM reservations"
+                        " WHERE request_id NOT IN (SELECT request_id FROM inflight)").fetchall()
+
+
 def release_orphaned(conn: sqlite3.Connection) -> int:
-    """Release holds that no call in flight owns (left by a version that kept no in-flight
-    rows; admission writes both together, so nothing else makes one); returns how many."""
-    orphaned = [r[0] for r in conn.execute(
-        "SELECT request_id FROM reservations WHERE request_id NOT IN (SELECT request_id FROM inflight)")]
-    for request_id in orphaned:
-        _take_hold(conn, request_id)
-    return len(orphaned)
+    """Release the orphaned holds; returns how many."""
+    found = orphaned(conn)
+    for row in found:
+        _take_hold(conn, row[0])
+    return len(found)

@@ -80,6 +80,5 @@ class SqliteHotState:
 
     def expired(self, now: float) -> list[Hold]:
         """Holds that no call in flight owns (the in-flight sweep releases those of dead processes)."""
-        return [Hold(r[0], r[1], r[2], r[3], None, tuple(filter(None, r[4].split(","))))
-                for r in self.conn.execute("SELECT request_id, account_id, key_id, amount, periods FROM reservations"
-                                           " WHERE request_id NOT IN (SELECT request_id FROM inflight)")]
+        return [Hold(request_id, account_id, key_id, amount, None, tuple(filter(None, periods.split(","))))
+                for request_id, account_id, key_id, amount, periods in accounting.orphaned(self.conn)]

@@ -272,3 +272,13 @@ def test_grant_expiry_in_the_periodic_work_reaches_dynamodb(endpoint, local_env)
     asyncio.run(maintenance.run())
     assert state.balance(who.account_id) == (1_000, 0)
     assert reconcile.drifted(state, store()) == []
+
+
+def test_sqlite_counts_a_hold_no_call_in_flight_owns_as_expired(local_env):
+    local_env({})
+    who = account(1_000)
+    state = InTransaction()
+    hold = state.admit(ask(who, 300))  # admission writes the in-flight row with it; here there is none
+    assert [h.request_id for h in state.expired(time.time())] == [hold.request_id]
+    state.release(hold)
+    assert state.expired(time.time()) == [] and state.balance(who.account_id) == (1_000, 0)
