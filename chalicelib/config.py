@@ -178,16 +178,18 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         public_url=(env.get("AIHUB_PUBLIC_URL") or "").rstrip("/") or None,
         video_poll_s=float(env.get("AIHUB_VIDEO_POLL_S") or 2.0),
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
-        hot_state=_hot_state(env.get("AIHUB_HOT_STATE")),
+        hot_state=_hot_state(env.get("AIHUB_HOT_STATE"), env.get("AIHUB_DYNAMODB_TABLE")),
         dynamodb_table=env.get("AIHUB_DYNAMODB_TABLE") or None,
         env=env,
     )
 
 
-def _hot_state(value: str | None) -> str:
+def _hot_state(value: str | None, table: str | None) -> str:
     choice = (value or "sqlite").strip().lower()
     if choice not in ("sqlite", "dynamodb"):
         raise ValueError(f"AIHUB_HOT_STATE is {value!r}; it is sqlite (the default) or dynamodb")
+    if choice == "dynamodb" and not table:
+        raise ValueError("AIHUB_HOT_STATE=dynamodb needs AIHUB_DYNAMODB_TABLE, the table's name")
     return choice
 
 

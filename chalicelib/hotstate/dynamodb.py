@@ -279,6 +279,5 @@ def client() -> Any:
 def hot_state() -> DynamoHotState:
     """This process's DynamoDB hot state (one client per process, thread-safe)."""
     table = settings().dynamodb_table
-    if not table:
-        raise RuntimeError("AIHUB_HOT_STATE=dynamodb needs AIHUB_DYNAMODB_TABLE")
+    assert table, "config.from_env refuses dynamodb without a table"
     return DynamoHotState(client(), table)

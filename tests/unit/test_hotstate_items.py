@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.config import from_env
 from chalicelib.hotstate import items as d
 from chalicelib.hotstate.base import Ask, Hold, Periods
 from chalicelib.store.keys import KeyRecord
@@ -123,3 +124,17 @@ def test_hold_item_round_trip():
     a = ask(100, daily_cap=500)
     item = d.hold_parts("t", a, hold_of(a))[-1].op["Put"]["Item"]
     assert d.hold_of(item) == Hold("req_1", "acct_1", "key_1", 100, P.minute, (P.day,), int(NOW) + 1800)
+
+
+@pytest.mark.parametrize("value, chosen", [(None, "sqlite"), ("", "sqlite"), ("sqlite", "sqlite"),
+                                           ("DynamoDB", "dynamodb"), (" dynamodb ", "dynamodb")])
+def test_hot_state_setting(value, chosen):
+    env = {"AIHUB_DB": "/tmp/x.db", "AIHUB_DYNAMODB_TABLE": "t"} | ({"AIHUB_HOT_STATE": value} if value else {})
+    assert from_env(env).hot_state == chosen
+
+
+@pytest.mark.parametrize("env, says", [({"AIHUB_HOT_STATE": "redis"}, "AIHUB_HOT_STATE is 'redis'"),
+                                       ({"AIHUB_HOT_STATE": "dynamodb"}, "needs AIHUB_DYNAMODB_TABLE")])
+def test_a_hot_state_it_cannot_use_is_refused_by_name(env, says):
+    with pytest.raises(ValueError, match=says):
+        from_env({"AIHUB_DB": "/tmp/x.db", **env})
