@@ -38,9 +38,8 @@ from chalicelib.hotstate.base import (
     unavailable,
 )
 from chalicelib.hotstate.items import (
-    GC_TTL_S,
     acct_key,
-    credit_key,
+    credit_parts,
     error_code,
     hold_of,
     hold_parts,
@@ -210,15 +209,7 @@ class DynamoHotState:
     def credit(self, account_id: str, amount: int, ref: int) -> bool:
         """Mirror a ledger credit (or debit) once per ledger row `ref`; False when it was already
         in (applied before, or included by the account's seed)."""
-        ops = [{"Update": {"TableName": self.table, "Key": acct_key(account_id),
-                           "UpdateExpression": "ADD balance :amount",
-                           "ConditionExpression": "attribute_exists(pk) AND seeded_through < :ref",
-                           "ExpressionAttributeValues": {":amount": n(amount), ":ref": n(ref)},
-                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
-               {"Put": {"TableName": self.table, "Item": {**credit_key(account_id, ref), "amount": n(amount),
-                                                         "ttl": n(int(time.time()) + GC_TTL_S)},
-                        "ConditionExpression": "attribute_not_exists(pk)"}}]
-        reasons = self._transact(ops)
+        reasons = self._transact(credit_parts(self.table, account_id, amount, ref, time.time()))
         if reasons is None:
             return True
         if reasons[0].get("Code") == "ConditionalCheckFailed" and "Item" not in reasons[0]:

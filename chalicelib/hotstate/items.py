@@ -111,6 +111,18 @@ def tokens_update(table: str, hold: Hold, tokens: int, now: float) -> dict[str, 
                        "ExpressionAttributeValues": {":tokens": n(tokens), ":ttl": n(int(now) + MINUTE_TTL_S)}}}
 
 
+def credit_parts(table: str, account_id: str, amount: int, ref: int, now: float) -> list[dict[str, Any]]:
+    """A ledger row mirrored: added to the balance unless the account's seed included it, and
+    marked applied so that a second mirror of it cancels."""
+    return [{"Update": {"TableName": table, "Key": acct_key(account_id), "UpdateExpression": "ADD balance :amount",
+                        "ConditionExpression": "attribute_exists(pk) AND seeded_through < :ref",
+                        "ExpressionAttributeValues": {":amount": n(amount), ":ref": n(ref)},
+                        "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+            {"Put": {"TableName": table, "Item": {**credit_key(account_id, ref), "amount": n(amount),
+                                                  "ttl": n(int(now) + GC_TTL_S)},
+                     "ConditionExpression": "attribute_not_exists(pk)"}}]
+
+
 def rpm_update(table: str, key_id: str, minute: str, rpm: int | None, now: float) -> dict[str, Any]:
     """Count the request in its minute; with an rpm limit, only while under it."""
     update: dict[str, Any] = {

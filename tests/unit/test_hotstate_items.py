@@ -138,3 +138,11 @@ def test_hot_state_setting(value, chosen):
 def test_a_hot_state_it_cannot_use_is_refused_by_name(env, says):
     with pytest.raises(ValueError, match=says):
         from_env({"AIHUB_DB": "/tmp/x.db", **env})
+
+
+def test_credit_transaction():
+    update, mark = d.credit_parts("t", "acct_1", -200, 42, NOW)
+    assert update["Update"]["ConditionExpression"] == "attribute_exists(pk) AND seeded_through < :ref"
+    assert update["Update"]["ExpressionAttributeValues"] == {":amount": {"N": "-200"}, ":ref": {"N": "42"}}
+    assert (mark["Put"]["Item"]["pk"], mark["Put"]["ConditionExpression"]) == (
+        {"S": "credit#acct_1#42"}, "attribute_not_exists(pk)")
