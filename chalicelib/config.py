@@ -75,6 +75,10 @@ class Settings:
     # (one SELECT): another process's change is seen within this; its own at once.
     snapshot_refresh_s: float = 1.0
     sql_trace: str | None = None  # a file that gets every SQLite statement (store/trace.py)
+    # Where rate counters, spend caps and credit holds live: "sqlite" (the database file, in
+    # the admission transaction) or "dynamodb" (AIHUB_DYNAMODB_TABLE; chalicelib/hotstate).
+    hot_state: str = "sqlite"
+    dynamodb_table: str | None = None
     env: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provider_env(self, name: str) -> str | None:
@@ -189,6 +193,8 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         call_deadline_s=float(env.get("AIHUB_CALL_DEADLINE_S") or 960.0),
         snapshot_refresh_s=float(env.get("AIHUB_SNAPSHOT_REFRESH_S") or 1.0),
         sql_trace=env.get("AIHUB_SQL_TRACE") or None,
+        hot_state=_hot_state(env.get("AIHUB_HOT_STATE"), env.get("AIHUB_DYNAMODB_TABLE")),
+        dynamodb_table=env.get("AIHUB_DYNAMODB_TABLE") or None,
         env=env,
     )
 
@@ -205,6 +211,13 @@ def _settlements(env: dict[str, str]) -> str:
         log.error("AIHUB_SETTLEMENTS=sqs needs AIHUB_SETTLEMENTS_QUEUE_URL; calls are recorded locally.")
         return "local"
     return mode if mode in SETTLEMENT_MODES else "local"
+def _hot_state(value: str | None, table: str | None) -> str:
+    choice = (value or "sqlite").strip().lower()
+    if choice not in ("sqlite", "dynamodb"):
+        raise ValueError(f"AIHUB_HOT_STATE is {value!r}; it is sqlite (the default) or dynamodb")
+    if choice == "dynamodb" and not table:
+        raise ValueError("AIHUB_HOT_STATE=dynamodb needs AIHUB_DYNAMODB_TABLE, the table's name")
+    return choice
 
 
 def _http_transport(value: str | None) -> str | None:

@@ -14,11 +14,13 @@ def reset_process_state() -> None:
     """Forget every per-process cache that depends on the environment or the database."""
     from chalicelib import blobs, config
     from chalicelib.credentials import health, pool
+    from chalicelib.hotstate import dynamodb
     from chalicelib.observability import hub
     from chalicelib.store import shared
 
     config.settings.cache_clear()
     config.previous_secret.cache_clear()
+    dynamodb.hot_state.cache_clear()
     blobs.blob_store.cache_clear()
     config.observability.cache_clear()
     hub.call_observers.cache_clear()

@@ -64,29 +64,44 @@ def settle(conn: sqlite3.Connection, request_id: str, cost: int, note: str | Non
         return 0
     account_id, key_id, amount, periods = held
     charged = min(cost, MAX_CHARGE)
-    if charged > amount:
-        note = f"{note + '; ' if note else ''}overrun: usage cost {charged - amount} more than the {amount} held"
-    ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id, note=note)
-    ledger.consume_grants(conn, account_id, charged)
+    book(conn, account_id, key_id, request_id, charged, overrun(charged, amount, note))
     for period in filter(None, periods.split(",")):
         conn.execute("UPDATE key_usage SET spent = spent + ? WHERE key_id = ? AND period = ?", (charged, key_id, period))
     return charged
 
 
-def charge_unheld(conn: sqlite3.Connection, account_id: str, key_id: str | None, request_id: str, cost: int) -> int:
-    """Charge a call whose hold is gone (released by a sweep): in full, like any charge."""
-    charged = min(cost, MAX_CHARGE)
-    ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id,
-               note="charged after the call was swept as interrupted")
+def overrun(charged: int, held: int, note: str | None = None) -> str | None:
+    if charged <= held:
+        return note
+    return f"{note + '; ' if note else ''}overrun: usage cost {charged - held} more than the {held} held"
+
+
+def book(conn: sqlite3.Connection, account_id: str, key_id: str | None, request_id: str, charged: int,
+         note: str | None = None) -> int:
+    """Write a charge already taken from the hold (here, or in the DynamoDB hot state): its
+    ledger row and the grants it draws on; returns it."""
+    ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id, note=note)
     ledger.consume_grants(conn, account_id, charged)
     return charged
 
 
+def charge_unheld(conn: sqlite3.Connection, account_id: str, key_id: str | None, request_id: str, cost: int) -> int:
+    """Charge a call whose hold is gone (released by a sweep): in full, like any charge."""
+    return book(conn, account_id, key_id, request_id, min(cost, MAX_CHARGE),
+                "charged after the call was swept as interrupted")
+
+
+def orphaned(conn: sqlite3.Connection) -> list[tuple[str, str, str | None, int, str]]:
+    """Holds that no call in flight owns (left by a version that kept no in-flight rows;
+    admission writes both together, so nothing else makes one): request id, account, key,
+    amount and cap periods."""
+    return conn.execute("SELECT request_id, account_id, key_id, amount, periods FROM reservations"
+                        " WHERE request_id NOT IN (SELECT request_id FROM inflight)").fetchall()
+
+
 def release_orphaned(conn: sqlite3.Connection) -> int:
-    """Release holds that no call in flight owns (left by a version that kept no in-flight
-    rows; admission writes both together, so nothing else makes one); returns how many."""
-    orphaned = [r[0] for r in conn.execute(
-        "SELECT request_id FROM reservations WHERE request_id NOT IN (SELECT request_id FROM inflight)")]
-    for request_id in orphaned:
-        _take_hold(conn, request_id)
-    return len(orphaned)
+    """Release the orphaned holds; returns how many."""
+    found = orphaned(conn)
+    for row in found:
+        _take_hold(conn, row[0])
+    return len(found)

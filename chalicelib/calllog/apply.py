@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.billing import accounting
 from chalicelib.calllog.message import Message
-from chalicelib.store import calls, inflight, ledger
+from chalicelib.store import calls, inflight
 from chalicelib.store import providers as provider_rows
 from chalicelib.store.writer import Job, in_savepoints
 
@@ -41,7 +41,9 @@ def apply(conn: sqlite3.Connection, msg: Message) -> int:
     credits = 0
     if msg.charged_externally:
         if msg.cost and rec.account_id:
-            credits = _book(conn, rec.account_id, rec.key_id, rec.request_id, msg.cost)
+            charged = min(msg.cost, accounting.MAX_CHARGE)
+            credits = accounting.book(conn, rec.account_id, rec.key_id, rec.request_id, charged,
+                                      accounting.overrun(charged, hold.amount if hold else charged))
     elif hold is not None and hold.amount:
         if msg.cost is not None:
             credits = accounting.settle(conn, rec.request_id, msg.cost)
@@ -74,12 +76,3 @@ def _settled_before(conn: sqlite3.Connection, msg: Message) -> None:
     if swept and not charged:
         accounting.charge_unheld(conn, rec.account_id, rec.key_id, rec.request_id, msg.cost)
         log.warning("call %s settled after it was swept as interrupted", rec.request_id)
-
-
-def _book(conn: sqlite3.Connection, account_id: str, key_id: str | None, request_id: str, cost: int) -> int:
-    """A charge the hot state already took: into the ledger (and the account's grants), so the
-    SQLite balance, the book of record, follows it."""
-    charged = min(cost, accounting.MAX_CHARGE)
-    ledger.add(conn, account_id, -charged, kind="charge", key_id=key_id, request_id=request_id)
-    ledger.consume_grants(conn, account_id, charged)
-    return charged

@@ -30,6 +30,31 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reconcile(args: argparse.Namespace) -> int:
+    import json
+
+    from chalicelib.config import settings
+
+    if settings().hot_state != "dynamodb":
+        print("the hot state is SQLite (AIHUB_HOT_STATE): the ledger is the balance, nothing to reconcile")
+        return 0
+    from chalicelib.cli.runtime import existing_database
+    from chalicelib.hotstate.dynamodb import hot_state
+    from chalicelib.hotstate.reconcile import reconcile
+    from chalicelib.store.shared import store
+
+    existing_database()
+    report = reconcile(hot_state(), store(), recheck_s=args.recheck)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(f"released {len(report.swept)} expired holds, mirrored {report.mirrored} credits, "
+              f"{len(report.drift)} accounts drifted")
+        for d in report.drift:
+            print(f"  {d.account_id}: DynamoDB {d.hot}, ledger {d.ledger} ({d.difference:+d} minor units)")
+    return 1 if report.drift else 0
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="aihub", description="aihub: an OpenAI-compatible AI gateway. Every command takes --help.",
@@ -44,6 +69,10 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="warning")
     command(sub, "migrate", "create or upgrade the database", "AIHUB_DB=/srv/aihub.db aihub migrate", _migrate,
             json_flag=False)
+    reconcile = command(sub, "reconcile", "release expired DynamoDB holds and check its balances against the "
+                        "ledger (exit 1 on drift)", "AIHUB_HOT_STATE=dynamodb aihub reconcile", _reconcile)
+    reconcile.add_argument("--recheck", type=float, default=5.0, metavar="SECONDS",
+                           help="read a drifted account again after this long before reporting it")
     add_all(sub)
     add_calllog(sub)
     return top

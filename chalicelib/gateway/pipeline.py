@@ -20,7 +20,6 @@ import orjson
 
 from chalicelib import calllog
 from chalicelib.billing import admission
-from chalicelib.billing.cost import charge
 from chalicelib.calllog.message import Hold, Message, begin_message
 from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
@@ -132,7 +131,16 @@ class Call:
         if len(self.attempts) > 1 or (self.attempts and error is not None):
             rec.attempts = orjson.dumps(self.attempts).decode()
         self.settled = True
-        msg = self._settlement(usage if error is None else None)
+        usage = usage if error is None else None
+        adm = self.admission
+        if adm is not None and adm.external is not None:
+            # The DynamoDB hot state takes the charge now (a conditional write, milliseconds);
+            # the call log only books it in the ledger.
+            try:
+                await admission.settle_external(adm, rec.provider, rec.model, usage)
+            except Exception:
+                log.exception("call %s: its hot-state hold is left to the sweeper", rec.request_id)
+        msg = self._settlement(usage)
         if self.begun is not None:
             await self.begun  # the settle must not overtake its begin out of this process
         # Locally through the writer thread: the loop never waits on SQLite, and calls settling
@@ -153,12 +161,12 @@ class Call:
         rec, adm = self.record, self.admission
         if adm is None:
             return Message("settle", rec)
-        cost = None
-        rate = adm.rates.get((rec.provider or "", rec.model or ""))
-        if adm.hold and usage is not None and rate is not None:
-            cost = charge(rate, usage)
-        tokens = 0 if usage is None else (usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
-                                          + usage.output_tokens)
+        if adm.external is not None:
+            # Charged by the hot state, counters included: the log books the charge, no more.
+            return Message("settle", rec, Hold(rec.request_id, rec.account_id, adm.key_id, adm.hold), cost=adm.charged,
+                           charged_externally=True)
+        cost = adm.cost(rec.provider, rec.model, usage)
+        tokens = 0 if usage is None else admission.tokens(usage)
         return Message("settle", rec, Hold(rec.request_id, rec.account_id, adm.key_id, adm.hold, adm.minute),
                        tokens, cost)
 
@@ -196,7 +204,7 @@ async def _admit(call: Call) -> Plan:
         return await admission.admit(call.record, call.who, plan(call.model), call.body, call.hold_kind)
 
     routes, call.admission = await _recorded(call, admit())
-    if call.admission is None and calllog.queued():
+    if calllog.queued() and (call.admission is None or call.admission.external is not None):
         call.begin_queued()
     return routes
 

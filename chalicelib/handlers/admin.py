@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib import hotstate
 from chalicelib.api.admin import KeyCreate
 from chalicelib.api.validation import json_body, validate
 from chalicelib.billing.units import from_minor, to_minor
@@ -55,6 +56,8 @@ async def create_key(req: ApiRequest, who: Principal) -> ApiResponse:
         raise not_found(str(exc), code="account_not_found") from None
     except ledger.CreditLimit as exc:
         raise credit_limit(exc, "credits") from None
+    if spec.credits:
+        hotstate.mirror_ledger("key_id = ?", (record.id,))
     # The only time the raw key leaves the gateway.
     return json_response({**key_view(record), "key": raw, "credits": spec.credits}, status=201)
 

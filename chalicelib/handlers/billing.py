@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 from typing import Any
 
+from chalicelib import hotstate
 from chalicelib.api.admin import BulkRates, CreditChange, KeyUpdate, RateCreate, RateFields
 from chalicelib.api.limits import MAX_RATE
 from chalicelib.api.validation import json_body, validate
@@ -167,11 +168,12 @@ async def add_credits(req: ApiRequest, who: Principal) -> ApiResponse:
         raise bad_request("Only grants expire.", param="expires_at")
     amount = to_minor(change.amount)
     try:
-        store().write(lambda conn: ledger.grant(conn, account_id, amount, kind=change.kind,
-                                                expires_at=change.expires_at, request_id=change.request_id,
-                                                note=change.note))
+        row = store().write(lambda conn: ledger.grant(conn, account_id, amount, kind=change.kind,
+                                                      expires_at=change.expires_at, request_id=change.request_id,
+                                                      note=change.note))
     except ledger.CreditLimit as exc:
         raise credit_limit(exc, "amount") from None
+    hotstate.mirror_ledger("id = ?", (row,))
     return json_response(balance_view(account_id), status=201)
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import NamedTuple
 
+from chalicelib import hotstate
 from chalicelib.analytics import rollup
 from chalicelib.billing import accounting
 from chalicelib.config import previous_secret, settings
@@ -41,6 +42,7 @@ async def run() -> None:
         access_sessions.purge_expired(conn, now)
 
     await writer().run(tidy)
+    await asyncio.to_thread(hotstate.mirror_ledger, "kind = 'expire' AND created_at >= ?", (now,))
     await asyncio.to_thread(purge_blobs, now / 1000)
     # In a thread: after a long pause (or an upgrade) there may be many calls to fold.
     await asyncio.to_thread(rollup.catch_up, store())

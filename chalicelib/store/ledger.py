@@ -23,20 +23,21 @@ def add(
     request_id: str | None = None,
     note: str | None = None,
     expires_at: int | None = None,
-) -> None:
-    """Credit (amount > 0) or debit an account; the caller's transaction makes both atomic."""
+) -> int:
+    """Credit (amount > 0) or debit an account; the caller's transaction makes both atomic.
+    Returns the ledger row's id."""
     conn.execute("UPDATE accounts SET balance = balance + ? WHERE id = ?", (amount, account_id))
-    conn.execute(
+    return conn.execute(
         "INSERT INTO credit_ledger (account_id, kind, amount, request_id, key_id, note, expires_at, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (account_id, kind, amount, request_id, key_id, note, expires_at, int(time.time() * 1000)),
-    )
+    ).lastrowid or 0
 
 
 def grant(conn: sqlite3.Connection, account_id: str, amount: int, *, kind: str = "grant",
           expires_at: int | None = None, key_id: str | None = None, request_id: str | None = None,
-          note: str | None = None) -> None:
-    """Credit an account; what a grant adds is tracked so that its expiry takes only the unused part.
+          note: str | None = None) -> int:
+    """Credit an account (returns the ledger row's id); what a grant adds is tracked so that its expiry takes only the unused part.
 
     Refused (CreditLimit, before any write) past MAX_MINOR: the balance, the holds on it and every
     sum over them then stay far inside SQLite's 64-bit integers."""
@@ -44,9 +45,11 @@ def grant(conn: sqlite3.Connection, account_id: str, amount: int, *, kind: str =
     if held is not None and held[0] + amount > MAX_MINOR:
         raise CreditLimit(f"This would take the account to {from_minor(held[0] + amount)} credits;"
                           f" an account holds at most {MAX_CREDITS} credits.")
-    add(conn, account_id, amount, kind=kind, key_id=key_id, request_id=request_id, note=note, expires_at=expires_at)
+    row = add(conn, account_id, amount, kind=kind, key_id=key_id, request_id=request_id, note=note,
+              expires_at=expires_at)
     conn.execute("INSERT INTO credit_grants (account_id, amount, remaining, expires_at, created_at)"
                  " VALUES (?, ?, ?, ?, ?)", (account_id, amount, amount, expires_at, int(time.time() * 1000)))
+    return row
 
 
 def consume_grants(conn: sqlite3.Connection, account_id: str, amount: int) -> None:

@@ -46,8 +46,11 @@ def writer() -> Writer:
 
                 candidate = Writer(store())
                 candidate.on_commit = commit_observer()
-                candidate.every(inflight.RENEW_S, inflight.renew)
-                candidate.every(inflight.RENEW_S, lambda conn: inflight.sweep(conn))
+                if settings().settlements == "local":
+                    # Queued, calls are in flight until a deadline and the writer function
+                    # sweeps them: no lease to renew, no EFS write every few seconds here.
+                    candidate.every(inflight.RENEW_S, inflight.renew)
+                    candidate.every(inflight.RENEW_S, lambda conn: inflight.sweep(conn))
                 _writer = candidate
     return _writer
 

@@ -201,8 +201,6 @@ def _write_jobs(gw: Gateway) -> float:
     return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith("aihub_db_write_jobs_total"))
 
 
-@pytest.mark.xfail(strict=True, reason="admission.py still writes the in-flight row of an unbilled call through "
-                                       "the writer; the lead wires calllog.queued() into it at merge")
 def test_unbilled_calls_write_nothing_to_the_database_on_the_request_path(gw, fake, sqs, queues):
     fake.add_chat_echo()
     admin = gw.openai(gw.admin_key)
