@@ -4,8 +4,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-import subprocess
-import sys
 import time
 import timeit
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -17,7 +15,6 @@ import httpx
 
 from tests.bench.client import percentile
 from tests.bench.stack import (
-    ROOT,
     GatewayUnderTest,
     Upstream,
     admin,
@@ -172,10 +169,12 @@ COLD_HEAVY = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils
               "prometheus_client")
 
 
-def _timed_child(env: dict[str, str]) -> tuple[float, dict[str, Any]]:
-    """ms from spawning the cold-start child to its `COLD {json}` line; the json."""
+def _timed_child(env: dict[str, str], code: str = cold.CHILD) -> tuple[float, dict[str, Any]]:
+    """ms from spawning a cold-start child (tests/support/cold_start.py) to its `COLD {json}`
+    line; the json, with the CPU the child had used by then (`cpu_ms`: on a shared box it moves
+    far less with the load than the wall time)."""
     started = time.perf_counter()
-    process = cold.spawn(env)
+    process = cold.spawn(env, code)
     assert process.stdout is not None
     line = ""
     while not line.startswith("COLD "):  # the call log line comes first
@@ -189,34 +188,33 @@ def _timed_child(env: dict[str, str]) -> tuple[float, dict[str, Any]]:
     return elapsed, cold.parse(line)
 
 
-def _bare_python_ms(env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "pass"], cwd=ROOT, env=env, check=True)
-    return (time.perf_counter() - started) * 1000
-
-
 def cold_start(tmp: Path, upstream: Upstream, plan: Plan) -> list[Row]:
     """Each request kind in fresh processes (tests/support/cold_start.py) on a database already
-    at the current schema (as a Lambda finds it after the first deploy), alternating with bare
-    `python -c pass`."""
+    at the current schema (as a Lambda finds it after the first deploy), alternating with a bare
+    interpreter (`cold.BARE`)."""
     env = cold.base_env(bench_env(), upstream.base_url, tmp / "cold.db")
     key = cold.user_key(env)
     rows = []
     for label, path, chat in cold.PATHS:
         child_env = cold.child_env(env, path, key if chat else None)
         _timed_child(child_env)  # the first run writes .pyc files; not a cold start
-        app_ms, bare_ms, report = [], [], {}
+        app_ms, app_cpu, bare_ms, bare_cpu, report = [], [], [], [], {}
         for _ in range(plan.cold_runs):  # alternate, so drift hits both alike
             elapsed, report = _timed_child(child_env)
             app_ms.append(elapsed)
-            bare_ms.append(_bare_python_ms(env))
+            app_cpu.append(report["cpu_ms"])
+            elapsed, bare = _timed_child(env, cold.BARE)
+            bare_ms.append(elapsed)
+            bare_cpu.append(bare["cpu_ms"])
         if report["status"] != 200:
             raise RuntimeError(f"{label} via the Lambda handler answered {report}")
         app_median, bare_median = statistics.median(app_ms), statistics.median(bare_ms)
         rows.append({
             "request": label, "runs": plan.cold_runs, "status": report["status"],
             "process_to_response_ms": app_median, "bare_python_ms": bare_median,
-            "cold_start_ms": app_median - bare_median, "modules_loaded": len(report["modules"]),
+            "cold_start_ms": app_median - bare_median,
+            "cold_start_cpu_ms": statistics.median(app_cpu) - statistics.median(bare_cpu),
+            "modules_loaded": len(report["modules"]),
             "imported": {m: m in report["modules"] for m in COLD_HEAVY},
         })
     return rows

@@ -20,8 +20,10 @@ ADMIN_KEY = "cold-start-admin-key-0123456789abcdef-01"
 CHAT_MODEL = "openai/gpt-4o-mini"
 
 # GET /health, or (with the key in COLD_KEY) the first chat completion to the fake upstream.
+# BARE is the same interpreter doing nothing: the baseline both are measured over.
+BARE = "import time; print('COLD {\"cpu_ms\": %f}' % (time.process_time() * 1000), flush=True)"
 CHILD = r"""
-import json, os, sys
+import json, os, sys, time
 import app
 path, key = os.environ["COLD_PATH"], os.environ.get("COLD_KEY")
 method = "POST" if key else "GET"
@@ -39,7 +41,8 @@ event = {
                        "identity": {"sourceIp": "127.0.0.1"}},
 }
 response = app.app(event, None)
-print("COLD " + json.dumps({"status": response["statusCode"], "body": response["body"][:300],
+cpu_ms = time.process_time() * 1000  # every thread of the process, from its start to the answer
+print("COLD " + json.dumps({"status": response["statusCode"], "body": response["body"][:300], "cpu_ms": cpu_ms,
                             "modules": sorted(n for n, m in sys.modules.items() if m is not None)}), flush=True)
 """
 HEALTH = ("GET /health", "/health", False)
@@ -75,8 +78,8 @@ def child_env(env: dict[str, str], path: str, key: str | None) -> dict[str, str]
             **({"COLD_KEY": key} if key else {})}
 
 
-def spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", CHILD], cwd=ROOT, env=env,
+def spawn(env: dict[str, str], code: str = CHILD) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
