@@ -18,6 +18,13 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class _OtherRoute(_Open):
+    """The body of a route other than chat completions: its validator is built on its first use,
+    not when the chat route's cold start imports this module."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+
 class _Tagged(_Open):
     """OpenAI's tagged objects, {"type": "x", "x": {...}}: the member the type names must be there
     (and be what it should), else the adapters that translate it would meet a bool or a list."""
@@ -132,7 +139,7 @@ class ChatCompletionRequest(_Open):
     response_format: ResponseFormat | None = None
 
 
-class EmbeddingRequest(_Open):
+class EmbeddingRequest(_OtherRoute):
     model: Name
     input: str | list[str] | list[int] | list[list[int]]
     encoding_format: Literal["float", "base64"] | None = None
@@ -145,7 +152,7 @@ class EmbeddingRequest(_Open):
         return self
 
 
-class ImageRequest(_Open):
+class ImageRequest(_OtherRoute):
     model: Name
     prompt: str = Field(min_length=1)
     n: Integer | None = Field(default=None, ge=1, le=10)
@@ -155,7 +162,7 @@ class ImageRequest(_Open):
     stream: Literal[False] | None = None
 
 
-class CompletionRequest(_Open):
+class CompletionRequest(_OtherRoute):
     """The legacy text completion: a prompt as text, tokens, or a batch of either."""
 
     model: str = Field(min_length=1)
@@ -176,7 +183,7 @@ class CompletionRequest(_Open):
     best_of: int | None = Field(default=None, ge=0, le=20)
 
 
-class ModerationRequest(_Open):
+class ModerationRequest(_OtherRoute):
     model: str | None = None
     input: str | list[str] | list[dict[str, Any]]
 

@@ -24,8 +24,6 @@ from typing import Any
 
 import orjson
 
-from chalicelib.media import wav
-
 # Holds are SQLite INTEGERs (signed 64-bit) and are summed with balances and other holds.
 CLAMP = 2**62
 
@@ -256,6 +254,9 @@ def _wav_byte_rate(b64: str) -> int:
 
 def media_byte_rate(head: bytes) -> int:
     """The lowest byte rate a decoder can play a file starting with `head` at (see above)."""
+    # Imported here: audio uploads only, not on the path of a chat call (cold start).
+    from chalicelib.media import wav
+
     if not wav.is_wav(head):
         return MIN_MEDIA_BYTES_PER_SECOND  # not a WAV whatever its label: the decoder sniffs it
     found = wav.fmt(head)

@@ -29,7 +29,6 @@ from chalicelib.gateway.http import ApiRequest, ApiResponse, sse_response
 from chalicelib.gateway.resolve import Plan, plan
 from chalicelib.observability import hub, trace_context
 from chalicelib.providers import errors as provider_errors
-from chalicelib.providers import transcript
 from chalicelib.providers.base import (
     Adapter,
     AudioStream,
@@ -356,6 +355,9 @@ async def transcription(req: ApiRequest, who: Principal, upload: AudioUpload, bo
     if not body.get("stream"):
         return await _run(call, lambda a, t: a.transcription(t, upload))
     stream = await _attempt(call, lambda a, t: a.transcription_stream(t, upload))
+    # Imported here: audio only, not on the path of a chat call (cold start).
+    from chalicelib.providers import transcript
+
     return sse_response(_Relay(_relay(call, stream, transcript.Frames())), call.headers())
 
 

@@ -85,11 +85,17 @@ class Match(Generic[T]):
 
 
 class RouteTable(Generic[T]):
-    """Templates -> {method: value}, matched in `rank` order."""
+    """Templates -> {method: value}, matched in `rank` order.
+
+    Literal templates (rank first) are one dict lookup; the others' regexes are compiled by the
+    first match that gets past the literals, not when the route table is declared (cold start:
+    most first requests, /health and the chat call included, never need one)."""
 
     def __init__(self, routes: Iterable[tuple[str, str, T]] = ()) -> None:
         self._by_path: dict[str, dict[str, T]] = {}
-        self._compiled: list[tuple[tuple[int, int], re.Pattern[str], dict[str, T]]] = []
+        self._literal: dict[str, dict[str, T]] = {}
+        self._templated: list[tuple[tuple[int, int], str, dict[str, T]]] = []
+        self._compiled: list[tuple[re.Pattern[str], dict[str, T]]] | None = None
         for method, template, value in routes:
             self.add(method, template, value)
 
@@ -97,15 +103,24 @@ class RouteTable(Generic[T]):
         methods = self._by_path.get(template)
         if methods is None:
             methods = self._by_path[template] = {}
-            self._compiled.append((rank(template), compile_path(template), methods))
-            self._compiled.sort(key=lambda item: item[0])  # stable: same rank keeps declaration order
+            if _PARAM.search(template):
+                self._templated.append((rank(template), template, methods))
+                self._templated.sort(key=lambda item: item[0])  # stable: same rank keeps declaration order
+                self._compiled = None
+            else:
+                self._literal[template] = methods
         if method in methods:
             raise ValueError(f"{method} {template} is declared twice")
         methods[method] = value
 
     def match(self, method: str, path: str) -> Match[T] | None:
         """The first route whose template matches `path`, or None when none does."""
-        for _, pattern, methods in self._compiled:
+        methods = self._literal.get(path)
+        if methods is not None:
+            return Match(methods.get(method), {}, tuple(sorted(methods)))
+        if self._compiled is None:
+            self._compiled = [(compile_path(template), methods) for _, template, methods in self._templated]
+        for pattern, methods in self._compiled:
             found = pattern.match(path)
             if found:
                 return Match(methods.get(method), found.groupdict(), tuple(sorted(methods)))

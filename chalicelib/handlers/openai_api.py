@@ -7,7 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.api.model_list import ModelsQuery
 from chalicelib.api.openai import ChatCompletionRequest, EmbeddingRequest, ImageRequest, ModerationRequest
 from chalicelib.api.validation import json_body, normalised, validate
 from chalicelib.billing.units import from_minor
@@ -57,6 +56,7 @@ async def list_models(req: ApiRequest, who: Principal) -> ApiResponse:
     data = _listed()
     if "anthropic-version" in req.headers:
         # imported here: OpenAI-dialect calls (most of them) need not load the Anthropic surface
+        from chalicelib.api.model_list import ModelsQuery
         from chalicelib.surfaces.anthropic_messages import translate as anthropic
 
         query = validate(ModelsQuery, dict(req.query))

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chalicelib.api.multipart import Part
-from chalicelib.blobs import Blob
 from chalicelib.errors import ApiError
+
+if TYPE_CHECKING:  # annotations only: a chat call needs neither uploads nor the blob store
+    from chalicelib.api.multipart import Part
+    from chalicelib.blobs import Blob
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ from http.cookiejar import CookieJar, DefaultCookiePolicy
 import httpx
 
 from chalicelib.config import settings
+from chalicelib.providers.tls import client_context
 
 _clients: dict[int, httpx.AsyncClient] = {}
 _server = False  # set by the ASGI front's start-up: `for_server`
@@ -49,6 +50,7 @@ def client() -> httpx.AsyncClient:
         found = _clients[loop_id] = httpx.AsyncClient(
             timeout=timeout(cfg.read_timeout_s, cfg.connect_timeout_s),
             limits=limits,
+            verify=client_context(),  # CAs loaded at the first TLS handshake, not now (cold start)
             transport=_aiohttp(limits) if _transport() == "aiohttp" else None,
             # One client serves every tenant: a provider's Set-Cookie must never be replayed. The
             # jar itself, not httpx.Cookies(jar): the client copies a Cookies into a new jar,

@@ -4,8 +4,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import statistics
-import subprocess
-import sys
 import time
 import timeit
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -17,7 +15,6 @@ import httpx
 
 from tests.bench.client import percentile
 from tests.bench.stack import (
-    ROOT,
     GatewayUnderTest,
     Upstream,
     admin,
@@ -28,8 +25,8 @@ from tests.bench.stack import (
     direct_target,
     gateway_target,
     run_loadgen,
-    upstream_env,
 )
+from tests.support import cold_start as cold
 
 Row = dict[str, Any]
 
@@ -167,91 +164,58 @@ def upstream_reuse(upstream: Upstream, gw: GatewayUnderTest, plan: Plan) -> list
     return rows
 
 
-# Imports app, answers one request through the Lambda entry point with an API Gateway REST
-# proxy event (GET /health, or the first chat completion to the fake upstream with the key in
-# BENCH_KEY), then reports which heavy modules that dragged in.
-COLD_START_CHILD = r"""
-import json, os, sys
-import app
-path, key = os.environ["BENCH_PATH"], os.environ.get("BENCH_KEY")
-method = "POST" if key else "GET"
-headers = {"Accept": "*/*", "Host": "abc123.execute-api.us-east-1.amazonaws.com"}
-if key:
-    headers.update({"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-body = json.dumps({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello."}]}) if key else None
-event = {
-    "resource": path, "path": path, "httpMethod": method, "headers": headers,
-    "multiValueHeaders": {k: [v] for k, v in headers.items()},
-    "queryStringParameters": None, "multiValueQueryStringParameters": None,
-    "pathParameters": None, "stageVariables": None, "body": body, "isBase64Encoded": False,
-    "requestContext": {"resourcePath": path, "httpMethod": method, "path": "/api" + path,
-                       "stage": "api", "apiId": "abc123", "requestId": "bench",
-                       "identity": {"sourceIp": "127.0.0.1"}},
-}
-response = app.app(event, None)
-heavy = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson",
-         "prometheus_client")
-print("COLD " + json.dumps({"status": response["statusCode"], "body": response["body"][:300],
-                  "imported": {m: m in sys.modules for m in heavy}, "modules": len(sys.modules)}), flush=True)
-"""
-COLD_PATHS = (("GET /health", "/health", False), ("first chat completion", "/v1/chat/completions", True))
+# The modules whose presence the cold-start rows report (tests/support/cold_start.py lists them all).
+COLD_HEAVY = ("boto3", "botocore", "httpx", "aiohttp", "pydantic", "sqlite_utils", "sqlite3", "uvicorn", "orjson",
+              "prometheus_client")
 
 
-def _timed_child(code: str, env: dict[str, str], wait_for_line: bool) -> tuple[float, str]:
-    """ms from spawning `python -c code` to its `COLD {json}` line (or to its exit); the json."""
+def _timed_child(env: dict[str, str], code: str = cold.CHILD) -> tuple[float, dict[str, Any]]:
+    """ms from spawning a cold-start child (tests/support/cold_start.py) to its `COLD {json}`
+    line; the json, with the CPU the child had used by then (`cpu_ms`: on a shared box it moves
+    far less with the load than the wall time)."""
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = cold.spawn(env, code)
     assert process.stdout is not None
     line = ""
-    while wait_for_line and not line.startswith("COLD "):  # the call log line comes first
+    while not line.startswith("COLD "):  # the call log line comes first
         line = process.stdout.readline().decode()
         if not line:
             break
-    if not wait_for_line:
-        process.wait()
     elapsed = (time.perf_counter() - started) * 1000
     _, err = process.communicate(timeout=30)
-    if process.returncode != 0:
+    if process.returncode != 0 or not line:
         raise RuntimeError(f"cold-start child failed:\n{err.decode(errors='replace')}")
-    return elapsed, line
-
-
-def _cold_user_key(env: dict[str, str]) -> str:
-    """A user key with credits in the cold-start database (which this also creates and migrates)."""
-    code = ("from chalicelib.store.shared import store; from chalicelib.store import keys; "
-            "print(keys.create_key(store(), name='cold', credits_minor=10**12)[1])")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, timeout=60)
-    if done.returncode != 0:
-        raise RuntimeError(f"creating the cold-start key failed:\n{done.stderr.decode(errors='replace')}")
-    return done.stdout.decode().split()[-1]
+    return elapsed, cold.parse(line)
 
 
 def cold_start(tmp: Path, upstream: Upstream, plan: Plan) -> list[Row]:
-    """Each request kind in fresh processes on a database already at the current schema (as a
-    Lambda finds it after the first deploy), alternating with bare `python -c pass`."""
-    env = {**bench_env(), **upstream_env(upstream.base_url), "AIHUB_DB": str(tmp / "cold.db"),
-           "AIHUB_ADMIN_KEY": "bench-admin-key-0123456789abcdef-0123"}
-    key = _cold_user_key(env)
-    env["AWS_LAMBDA_FUNCTION_NAME"] = "aihub-bench"  # what a Lambda sets: its observers, not the server's
+    """Each request kind in fresh processes (tests/support/cold_start.py) on a database already
+    at the current schema (as a Lambda finds it after the first deploy), alternating with a bare
+    interpreter (`cold.BARE`)."""
+    env = cold.base_env(bench_env(), upstream.base_url, tmp / "cold.db")
+    key = cold.user_key(env)
     rows = []
-    for label, path, chat in COLD_PATHS:
-        child_env = {**env, "BENCH_PATH": path, **({"BENCH_KEY": key} if chat else {})}
-        _timed_child(COLD_START_CHILD, child_env, True)  # first run writes .pyc files; not a cold start
-        app_ms, bare_ms, report = [], [], {}
+    for label, path, chat in cold.PATHS:
+        child_env = cold.child_env(env, path, key if chat else None)
+        _timed_child(child_env)  # the first run writes .pyc files; not a cold start
+        app_ms, app_cpu, bare_ms, bare_cpu, report = [], [], [], [], {}
         for _ in range(plan.cold_runs):  # alternate, so drift hits both alike
-            elapsed, line = _timed_child(COLD_START_CHILD, child_env, True)
+            elapsed, report = _timed_child(child_env)
             app_ms.append(elapsed)
-            report = json.loads(line.removeprefix("COLD "))
-            bare_ms.append(_timed_child("pass", env, False)[0])
+            app_cpu.append(report["cpu_ms"])
+            elapsed, bare = _timed_child(env, cold.BARE)
+            bare_ms.append(elapsed)
+            bare_cpu.append(bare["cpu_ms"])
         if report["status"] != 200:
             raise RuntimeError(f"{label} via the Lambda handler answered {report}")
         app_median, bare_median = statistics.median(app_ms), statistics.median(bare_ms)
         rows.append({
             "request": label, "runs": plan.cold_runs, "status": report["status"],
             "process_to_response_ms": app_median, "bare_python_ms": bare_median,
-            "cold_start_ms": app_median - bare_median, "modules_loaded": report["modules"],
-            "imported": report["imported"],
+            "cold_start_ms": app_median - bare_median,
+            "cold_start_cpu_ms": statistics.median(app_cpu) - statistics.median(bare_cpu),
+            "modules_loaded": len(report["modules"]),
+            "imported": {m: m in report["modules"] for m in COLD_HEAVY},
         })
     return rows
 

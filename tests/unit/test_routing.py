@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.gateway import routing
 from chalicelib.gateway.routing import RouteTable, compile_path, concrete_path, gateway_path, parameters, plain
 
 TABLE = RouteTable([
@@ -98,3 +99,22 @@ def test_templates_as_openapi_writes_them(template, written, params):
     """OpenAPI has no greedy parameter: `{id+}` is written `{id}` (the description notes it)."""
     assert plain(template) == written
     assert parameters(template) == params
+
+
+def test_regexes_are_compiled_by_the_first_match_that_needs_them(monkeypatch):
+    """Cold start: declaring the table and matching literal paths compiles nothing; the first
+    templated match compiles each template once; a route added later is compiled in turn."""
+    compiled: list[str] = []
+    real = routing.compile_path
+    monkeypatch.setattr(routing, "compile_path", lambda template: compiled.append(template) or real(template))
+    table = RouteTable([("GET", "/health", "health"), ("POST", "/v1/chat/completions", "chat"),
+                        ("GET", "/admin/keys/{id}", "key"), ("GET", "/v1/models/{id+}", "model")])
+    assert table.match("POST", "/v1/chat/completions").target == "chat"
+    assert table.match("GET", "/health").target == "health"
+    assert compiled == []
+    assert table.match("GET", "/admin/keys/k1").params == {"id": "k1"}
+    assert table.match("GET", "/v1/models/a/b").params == {"id": "a/b"}
+    assert sorted(compiled) == ["/admin/keys/{id}", "/v1/models/{id+}"]
+    table.add("GET", "/admin/calls/{id}", "call")
+    assert table.match("GET", "/admin/calls/c1").target == "call"
+    assert sorted(compiled[2:]) == ["/admin/calls/{id}", "/admin/keys/{id}", "/v1/models/{id+}"]

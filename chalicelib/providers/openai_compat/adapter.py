@@ -5,10 +5,9 @@ from typing import Any
 
 from urllib.parse import quote
 
-from chalicelib.api import multipart
-from chalicelib.providers import errors, http, video
+from chalicelib.providers import errors, http
 from chalicelib.providers.base import AudioStream, AudioUpload, Result, Target, Usage, VideoResult
-from chalicelib.providers.openai_compat import translate, videos
+from chalicelib.providers.openai_compat import translate
 from chalicelib.providers.streaming import TranslatedStream, estimate_tokens, prompt_chars
 
 
@@ -31,6 +30,9 @@ async def call_json(target: Target, path: str, body: dict[str, Any]) -> Result:
 def _form(target: Target, upload: AudioUpload) -> tuple[bytes, str]:
     """The client's form as it came, but for the model id: every field the provider knows
     (and this gateway may not) reaches it, the file byte for byte."""
+    # Imported here: uploads only, not on the path of a chat call (cold start).
+    from chalicelib.api import multipart
+
     return multipart.encode([multipart.Part("model", target.model.encode()) if p.name == "model" else p
                              for p in upload.parts])
 
@@ -111,6 +113,10 @@ class OpenAICompatAdapter:
 
     async def video(self, target: Target, body: dict[str, Any]) -> VideoResult:
         """OpenAI's Videos API: create, poll the job, download its MP4."""
+        # Imported here: the video machinery loads with the first video call (cold start).
+        from chalicelib.providers import video
+        from chalicelib.providers.openai_compat import videos
+
         name = target.provider.name
         asked = video.seconds_asked(body)
         created, ttfb_ms = await http.fetch(target, "/videos", files=videos.create_form(body, target.model))
