@@ -33,10 +33,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
-from chalice.cdk import Chalice
 from constructs import Construct
 
-from .bundle import chalice_stage, stream_bundle
+from .bundle import PrecompiledChalice, chalice_stage, stream_bundle
 from .hot_path import FunctionPlacement, HotPath, HotPathSettings
 from .monitoring import Monitoring, namespace
 from .roles import function_role, mount_statement
@@ -166,8 +165,8 @@ class AihubStack(cdk.Stack):
 
         # The Chalice app. stage_config takes precedence over .chalice/config.json and replaces
         # its placeholders ("...-set-by-infra") with what this stack created.
-        self.chalice = Chalice(
-            self, "Chalice", source_dir=str(project_dir),
+        self.chalice = PrecompiledChalice(
+            self, "Chalice", source_dir=str(project_dir), python_version=chalice_config.python_version,
             stage_config={
                 "manage_iam_role": False,
                 "iam_role_arn": role.role_arn,
