@@ -22,6 +22,7 @@ from tests.conftest import reset_process_state
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.conftest import calls_of
 from tests.support import sqs as q
+from tests.support.aws import moto_server
 from tests.support.gateway import ROOT, Gateway, create_key, start_gateway, upstream_env
 
 MODEL = "openai/gpt-5-nano"
@@ -31,14 +32,9 @@ VISIBILITY_S = 2
 
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

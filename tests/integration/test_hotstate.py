@@ -27,7 +27,8 @@ from chalicelib.hotstate.sqlite import SqliteHotState
 from chalicelib.store import keys, ledger
 from chalicelib.store.keys import KeyRecord
 from chalicelib.store.shared import store
-from tests.support.dynamo import create_table, dynamodb, gateway_env, moto_server
+from tests.support.aws import moto_server
+from tests.support.dynamo import create_table, dynamodb, gateway_env
 
 HOLD = 75
 

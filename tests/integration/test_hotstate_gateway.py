@@ -23,7 +23,8 @@ from tests.integration.test_billing import (
     credits_of,
     new_key,
 )
-from tests.support.dynamo import create_table, dynamodb, gateway_env, moto_server
+from tests.support.aws import moto_server
+from tests.support.dynamo import create_table, dynamodb, gateway_env
 from tests.support.gateway import Gateway, start_gateway, upstream_env
 
 

@@ -7,15 +7,13 @@ import sys
 import time
 from typing import Any
 
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
+from tests.support import aws
+
+CREDENTIALS = aws.CREDENTIALS
 
 
 def client(endpoint: str) -> Any:
-    import boto3
-
-    return boto3.client("sqs", endpoint_url=endpoint, region_name=CREDENTIALS["AWS_REGION"],
-                        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    return aws.client("sqs", endpoint)
 
 
 def queue_pair(sqs: Any, name: str, *, max_receive: int, visibility_s: int) -> tuple[str, str]:
