@@ -17,6 +17,8 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+RAW_CHUNKS = "aihub.raw_chunks"  # a response extension: the body's reads, without httpx's layers
+
 # Most specific first: the first aiohttp class the failure is an instance of decides.
 _HTTPX_ERROR: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
@@ -31,6 +33,16 @@ _HTTPX_ERROR: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...]
 )
 
 
+def _as_httpx(cause: BaseException) -> httpx.HTTPError | None:
+    """The httpx error an aiohttp failure is, or None when the table does not know it."""
+    for source, target in _HTTPX_ERROR:
+        if isinstance(cause, source):
+            error = target(str(cause) or type(cause).__name__)
+            error.__cause__ = cause
+            return error
+    return None
+
+
 def mapped(error: httpx.HTTPError) -> httpx.HTTPError:
     """The httpx error `error`'s aiohttp cause really is (httpx-aiohttp maps too broadly)."""
     cause = error.__cause__
@@ -38,11 +50,7 @@ def mapped(error: httpx.HTTPError) -> httpx.HTTPError:
         return error
     for source, target in _HTTPX_ERROR:
         if isinstance(cause, source):
-            if type(error) is target:
-                return error
-            remapped = target(str(cause) or type(cause).__name__)
-            remapped.__cause__ = cause
-            return remapped
+            return error if type(error) is target else _as_httpx(cause) or error
     return error
 
 
@@ -59,6 +67,17 @@ class _Body(httpx.AsyncByteStream):
                 yield chunk
         except httpx.HTTPError as error:
             raise mapped(error) from error.__cause__
+
+    async def raw_chunks(self) -> AsyncIterator[bytes]:
+        """The body as aiohttp reads it, each read as it comes, without httpx's (and
+        httpx-aiohttp's) generator per layer in between; failures mapped as above. For a body
+        without content coding (httpx would undo it)."""
+        content = self._inner._aiohttp_response.content  # httpx-aiohttp keeps the response there
+        try:
+            while chunk := await content.readany():
+                yield chunk
+        except aiohttp.ClientError as error:
+            raise _as_httpx(error) or httpx.ReadError(str(error)) from error
 
     async def aclose(self) -> None:
         try:
@@ -118,7 +137,9 @@ class GatewayTransport(AiohttpTransport):
         except BaseException:
             release()
             raise
-        response.stream = _Body(response.stream, release)
+        body = response.stream = _Body(response.stream, release)
+        # httpx wraps the stream in its own layer; the raw reader stays reachable here.
+        response.extensions = {**response.extensions, RAW_CHUNKS: body.raw_chunks}
         return response
 
     async def aclose(self) -> None:

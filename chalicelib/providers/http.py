@@ -9,7 +9,7 @@ room. Every response opened here is closed here, or handed on to something that 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -108,8 +108,19 @@ async def open_stream(
     response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper,
                                    content=content)
     async with closed_on_failure(response.aclose):
-        return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
-                                prompt_chars=prompt_chars, on_close=response.aclose)
+        return TranslatedStream(sse.batches(body_chunks(response)), translator, ttfb_ms=ttfb_ms,
+                                prompt_chars=prompt_chars, on_close=response.aclose, batched=True)
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it is read: straight from the connection's reader where the transport offers
+    it (aiohttp's, `aihub serve`) and there is no content coding to undo, else through httpx's
+    layers (several generators per read, which a stream of thousands of reads feels)."""
+    # aiohttp_transport.RAW_CHUNKS, by value: importing that module would import aiohttp.
+    raw = response.extensions.get("aihub.raw_chunks")
+    if raw is None or response.headers.get("content-encoding", "identity") != "identity":
+        return response.aiter_bytes()
+    return raw()
 
 
 async def read(target: Target, response: httpx.Response) -> bytes:

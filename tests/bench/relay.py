@@ -1,4 +1,4 @@
-"""Relay cost per streamed chunk (issue 14): `python -m tests.bench.relay [--quick] [--no-litellm]`.
+"""Relay cost per streamed chunk (issue 14): `python -m tests.bench.relay [--quick] [--no-litellm] [--c1]`.
 
 A long stream (RELAY_CHUNKS content chunks) and a 1-chunk stream, both from the OpenAI-dialect
 fake to an OpenAI client (the same dialect: the relay's cheapest path), through one gateway
@@ -12,6 +12,10 @@ Two paces: "spaced", one event per millisecond, so every chunk reaches the gatew
 of its own as a model's tokens do; and "burst", every event written at once, so reads carry
 many events and the relay may batch them. LiteLLM's proxy, where it runs (tests/bench/
 litellm_proxy.py), gets the same streams in the same run.
+
+`--c1` measures instead the other figures of issue 14 alone (sections 1 and 2 of `python -m tests.bench`,
+one gateway, WAL): added latency of a non-streamed call at concurrency 1, and added time to
+the first token.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from typing import Any
 from tests.bench import litellm_proxy, report
 from tests.bench.client import percentile
 from tests.bench.loadgen import cpu_ns
-from tests.bench.scenarios import Plan, QUICK, FULL
+from tests.bench import scenarios
+from tests.bench.scenarios import FULL, QUICK, Plan
 from tests.bench.stack import (
     GatewayUnderTest,
     Upstream,
@@ -141,15 +146,30 @@ def render(section: dict[str, Any]) -> str:
     return report.table(title, COLUMNS, section["rows"])
 
 
+def c1(plan: Plan, tmp: Path) -> str:
+    """Added latency (non-streamed) and time to first token at concurrency 1, one gateway."""
+    with ExitStack() as stack:
+        upstream = start_upstream(stack)
+        gw = start_gateway_process(stack, tmp, upstream, "wal", "wal")
+        latency = scenarios.added_latency(upstream, [gw], 1, plan)
+        ttft = scenarios.first_token(upstream, [gw], plan)
+    return "\n\n".join([
+        report.table("1) Non-streamed chat, concurrency 1 (goal: added p50 <= 0.8 ms, p99 <= 2 ms)", report.LATENCY,
+                     latency),
+        report.table("2) Streamed chat, concurrency 1 (goal: added TTFT <= 1.5 ms)", report.TTFT, ttft),
+    ])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.relay", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer streams")
     parser.add_argument("--no-litellm", action="store_true", help="aihub alone")
+    parser.add_argument("--c1", action="store_true", help="instead: added latency and TTFT at concurrency 1")
     args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="aihub-bench-relay-") as tmp:
-        section = run(QUICK if args.quick else FULL, Path(tmp), not args.no_litellm)
-    print(render(section))
+        print(c1(plan, Path(tmp)) if args.c1 else render(run(plan, Path(tmp), not args.no_litellm)))
     print(f"(load average {load:.2f} before / {os.getloadavg()[0]:.2f} after)")
     return 0
 
