@@ -7,11 +7,13 @@ aiohttp as shipped would fail two of these: it maps a reset or refused connectio
 """
 from __future__ import annotations
 
+import gzip
 import socket
 from collections.abc import Iterator
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
@@ -94,6 +96,21 @@ def test_streamed_failures_map_the_same(fault, status, fake, gateway, admin):
         assert isinstance(info.value, openai.APIStatusError) and info.value.status_code == status
     (call,) = calls_of(admin, account)
     assert call["status"] == "failed" and call["stream"] is True
+
+
+def test_a_compressed_stream_is_relayed_decoded(fake, gateway, admin):
+    """The relay reads aiohttp's connection directly only for a body without content coding: a
+    gzip-coded SSE body is still decoded (by httpx) and relayed chunk by chunk, usage and all."""
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    events = [CHUNK, {**CHUNK, "choices": [], "usage": usage}]
+    sse = b"".join(b"data: " + orjson.dumps(e) + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    fake.route("POST", "/v1/chat/completions", body=gzip.compress(sse),
+               headers={"content-type": "text/event-stream", "content-encoding": "gzip"})
+    client, account = sdk(gateway, admin)
+    chunks = list(client.chat.completions.create(model="openai/gpt-4o-mini", stream=True, messages=MESSAGES))
+    assert [c.choices[0].delta.content for c in chunks] == ["partial"]  # the usage chunk: not asked for
+    (call,) = calls_of(admin, account)
+    assert (call["status"], call["prompt_tokens"], call["completion_tokens"]) == ("success", 3, 2)
 
 
 def test_a_providers_cookie_is_never_sent_again(fake, gateway, admin):
