@@ -11,6 +11,7 @@ aiohttp halves the gateway's CPU per call under load (`make bench`, concurrency 
 from __future__ import annotations
 
 import asyncio
+import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -114,8 +115,11 @@ class GatewayTransport(AiohttpTransport):
     def get_client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self.limits.max_connections or 0, limit_per_host=0,
                                          keepalive_timeout=self.limits.keepalive_expiry, ssl=self.ssl_context)
-        # trust_env: HTTP(S)_PROXY as httpx honoured them.
-        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=True)
+        # HTTP(S)_PROXY honoured as httpx does, but only when one is set: aiohttp's trust_env costs
+        # two thread-pool hops on every request (the proxy look-up and ~/.netrc), and its netrc
+        # credentials would ride on requests that carry no Authorization header of their own.
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar(),
+                                     trust_env=bool(urllib.request.getproxies_environment()))
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts = request.extensions.get("timeout", {})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -48,6 +49,12 @@ def timeout(spec: ProviderSpec) -> httpx.Timeout | None:
     return client_timeout(spec.read_timeout or cfg.read_timeout_s, spec.connect_timeout or cfg.connect_timeout_s)
 
 
+@lru_cache(maxsize=1024)
+def _parsed(url: str) -> httpx.URL:
+    """A URL parsed once: httpx would parse the same few endpoints again on every call (twice)."""
+    return httpx.URL(url)
+
+
 async def send(
     target: Target,
     path: str,
@@ -70,7 +77,7 @@ async def send(
         del head["content-type"]  # httpx writes multipart/form-data with its boundary
     started = time.perf_counter()
     request = client().build_request(
-        method, url or registry.base_url(spec, settings()) + path, headers=head, files=files,
+        method, _parsed(url or registry.base_url(spec, settings()) + path), headers=head, files=files,
         content=content if content is not None else None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
         response = await client().send(request, stream=True)
