@@ -6,7 +6,8 @@ process; the gateway's CPU per call (schedstat of its process tree, split per ta
 every batch) of the long stream minus that of the short one, over the chunks between them, is
 what relaying one chunk costs, with the per-call work (auth, admission, record) taken out. What
 the process spends while idle (timers, background threads), measured before the run, is taken
-out of each stream in proportion to its wall time: a long spaced stream lasts seconds.
+out of each stream in proportion to its wall time: a long spaced stream lasts seconds. The
+fake upstream's own CPU per chunk is shown beside it, for scale.
 
 Two paces: "spaced", one event per millisecond, so every chunk reaches the gateway in a read
 of its own as a model's tokens do; and "burst", every event written at once, so reads carry
@@ -51,12 +52,16 @@ LONG_MODEL = "openai/gpt-4o-mini"  # OPENAI_BASE_URL: the fake with RELAY_CHUNKS
 SHORT_MODEL = "deepseek/deepseek-chat"  # DEEPSEEK_BASE_URL (the same OpenAI-compatible adapter): 1 chunk
 PACES = (("spaced 1 ms", 0.001), ("burst", 0.0))
 IDLE_S = 2.0
+# For scale: what the fake upstream itself spends per chunk of the long stream, sending it (a
+# timer and one write per event, where the gateway reads, relays and writes).
+FAKE = "fake"
 COLUMNS: list[report.Column] = [
     ("target (openai SDK dialect -> OpenAI-dialect fake)", "target", report.text), ("pace", "pace", report.text),
     ("streams", "n", report.integer), ("stream p50 ms", "stream_p50_ms", report.ms),
     ("idle CPU ms/s", "idle_ms_per_s", report.ms),
     ("CPU ms/call, long", "cpu_long_ms", report.ms), ("CPU ms/call, 1 chunk", "cpu_short_ms", report.ms),
     ("CPU µs/chunk", "cpu_per_chunk_us", report.us), (f"<= {GOAL_CHUNK_US:g} µs", "goal", report.text),
+    ("fake's CPU µs/chunk", "fake_per_chunk_us", report.us),
     ("vs LiteLLM", "vs_litellm", report.text),
 ]
 
@@ -88,7 +93,8 @@ def _rows(result: dict[str, Any], pace: str, names: dict[str, str], idle: dict[s
         rows.append({"target": label, "pace": pace, "n": len(long["total_ms"]),
                      "stream_p50_ms": percentile(long["total_ms"], 50), "idle_ms_per_s": idle[name],
                      "cpu_long_ms": cpu_long, "cpu_short_ms": cpu_short,
-                     "cpu_per_chunk_us": (cpu_long - cpu_short) / (RELAY_CHUNKS - 1) * 1000})
+                     "cpu_per_chunk_us": (cpu_long - cpu_short) / (RELAY_CHUNKS - 1) * 1000,
+                     "fake_per_chunk_us": _per_call(long, FAKE, idle[FAKE]) / RELAY_CHUNKS * 1000})
     by_name = {row["target"]: row for row in rows}
     theirs = by_name.get("LiteLLM proxy")
     for row in rows:
@@ -120,7 +126,7 @@ def run(plan: Plan, tmp: Path, with_litellm: bool = True) -> dict[str, Any]:
                                        {"DEEPSEEK_BASE_URL": short.base_url + "/v1"})
             targets = [gateway_target(gw, LONG_MODEL, stream=True, name="aihub long"),
                        gateway_target(gw, SHORT_MODEL, stream=True, name="aihub short")]
-            pids = {"aihub": gw.pid}
+            pids = {"aihub": gw.pid, FAKE: long.process.pid}
             names = {"aihub (every call recorded)": "aihub"}
             if python is not None:
                 try:
