@@ -135,7 +135,7 @@ def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 async def read(target: Target, response: httpx.Response) -> bytes:
     """The whole body of a response from `send`, which is closed afterwards."""
     try:
-        return await response.aread()
+        return b"".join([chunk async for chunk in body_chunks(response)])
     except httpx.TimeoutException:
         raise errors.timeout(target.provider.name) from None
     except httpx.HTTPError as exc:
