@@ -9,5 +9,6 @@ pytest never collects (or waits for) any of it. Modules:
 - scenarios.py one function per measurement
 - offline.py   measurements by other programs or on files: analytics, SQLite contention, UI size
 - analytics.py usage analytics over a synthetic call log (also `python -m tests.bench.analytics`)
+- relay.py     relay CPU per streamed chunk beside LiteLLM (also `python -m tests.bench.relay`; `--c1`: latency, TTFT)
 - report.py    the table and .bench/latest.json
 """

@@ -14,9 +14,9 @@ of its own as a model's tokens do; and "burst", every event written at once, so 
 many events and the relay may batch them. LiteLLM's proxy, where it runs (tests/bench/
 litellm_proxy.py), gets the same streams in the same run.
 
-`--c1` measures instead the other figures of issue 14 alone (sections 1 and 2 of `python -m tests.bench`,
-one gateway, WAL): added latency of a non-streamed call at concurrency 1, and added time to
-the first token.
+`--c1` measures instead the other figures of issue 14 alone (sections 1 and 2 of `python -m
+tests.bench`, one gateway, WAL): added latency of a non-streamed call at concurrency 1, and
+added time to the first token.
 """
 from __future__ import annotations
 
@@ -31,14 +31,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from tests.bench import litellm_proxy, report
+from tests.bench import litellm_proxy, report, scenarios
 from tests.bench.client import percentile
 from tests.bench.loadgen import cpu_ns
-from tests.bench import scenarios
 from tests.bench.scenarios import FULL, QUICK, Plan
 from tests.bench.stack import (
-    GatewayUnderTest,
-    Upstream,
     gateway_target,
     run_loadgen,
     start_gateway_process,
@@ -55,15 +52,6 @@ IDLE_S = 2.0
 # For scale: what the fake upstream itself spends per chunk of the long stream, sending it (a
 # timer and one write per event, where the gateway reads, relays and writes).
 FAKE = "fake"
-COLUMNS: list[report.Column] = [
-    ("target (openai SDK dialect -> OpenAI-dialect fake)", "target", report.text), ("pace", "pace", report.text),
-    ("streams", "n", report.integer), ("stream p50 ms", "stream_p50_ms", report.ms),
-    ("idle CPU ms/s", "idle_ms_per_s", report.ms),
-    ("CPU ms/call, long", "cpu_long_ms", report.ms), ("CPU ms/call, 1 chunk", "cpu_short_ms", report.ms),
-    ("CPU µs/chunk", "cpu_per_chunk_us", report.us), (f"<= {GOAL_CHUNK_US:g} µs", "goal", report.text),
-    ("fake's CPU µs/chunk", "fake_per_chunk_us", report.us),
-    ("vs LiteLLM", "vs_litellm", report.text),
-]
 
 
 def samples(plan: Plan, pace_s: float) -> int:
@@ -142,14 +130,8 @@ def run(plan: Plan, tmp: Path, with_litellm: bool = True) -> dict[str, Any]:
             result = run_loadgen({"targets": targets, "concurrency": 1, "per_target": samples(plan, delay),
                                   "batch": 2, "warmup": 2, "target_cpu_pids": pids})["targets"]
             rows += _rows(result, pace, names, idle)
-    return {"rows": rows, "litellm": note if python is not None else f"skipped: {note}"}
-
-
-def render(section: dict[str, Any]) -> str:
-    title = (f"14) Relay CPU per streamed chunk (issue 14): {RELAY_CHUNKS:,}-chunk minus 1-chunk stream, same "
-             f"dialect, concurrency 1, gateway CPU from schedstat; goal <= {GOAL_CHUNK_US:g} µs/chunk and 10x less "
-             f"than LiteLLM (LiteLLM: {section['litellm']})")
-    return report.table(title, COLUMNS, section["rows"])
+    return {"rows": rows, "chunks": RELAY_CHUNKS, "goal_us": GOAL_CHUNK_US,
+            "litellm": note if python is not None else f"skipped: {note}"}
 
 
 def c1(plan: Plan, tmp: Path) -> str:
@@ -175,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="aihub-bench-relay-") as tmp:
-        print(c1(plan, Path(tmp)) if args.c1 else render(run(plan, Path(tmp), not args.no_litellm)))
+        print(c1(plan, Path(tmp)) if args.c1 else report.render_relay(run(plan, Path(tmp), not args.no_litellm)))
     print(f"(load average {load:.2f} before / {os.getloadavg()[0]:.2f} after)")
     return 0
 
