@@ -78,7 +78,10 @@ async def closed_on_failure(close: Close) -> AsyncIterator[None]:
         raise
 
 
-async def _singly(source: AsyncIterator[tuple[bytes | None, Any]]) -> AsyncGenerator[list[tuple[bytes | None, Any]], None]:
+Pair = tuple[bytes | None, Any]  # (event name, payload) as a source yields it
+
+
+async def _singly(source: AsyncIterator[Pair]) -> AsyncGenerator[list[Pair], None]:
     """A source of single events as batches of one; closing it closes the source."""
     try:
         async for event in source:
