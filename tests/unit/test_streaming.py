@@ -180,3 +180,31 @@ def test_request_translation_turns_shape_errors_into_400s():
     assert raised.value.param == "n"  # the translator's own 400 passes unchanged
     with pytest.raises(RuntimeError):
         translate({"n": -1})
+
+
+def _pass_through_renderers() -> list[type]:
+    """Every renderer class under chalicelib/surfaces that says it passes frames through."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import chalicelib.surfaces
+
+    found = []
+    for info in pkgutil.walk_packages(chalicelib.surfaces.__path__, "chalicelib.surfaces."):
+        module = importlib.import_module(info.name)
+        found += [c for _, c in inspect.getmembers(module, inspect.isclass)
+                  if c.__module__ == module.__name__ and getattr(c, "passes_through", False)]
+    return found
+
+
+def test_renderers_that_pass_frames_through_really_do():
+    """The relay skips `feed` for these (chalicelib/gateway/pipeline.py): it must be the identity."""
+    renderers = _pass_through_renderers()
+    assert {c.__module__ for c in renderers} >= {"chalicelib.surfaces.openai_chat",
+                                                 "chalicelib.surfaces.anthropic_messages.translate",
+                                                 "chalicelib.surfaces.gemini_generate.translate"}
+    frames = [b'data: {"choices":[]}\n\n', b'event: ping\ndata: {"type":"ping"}\n\n', b"data: [DONE]\n\n"]
+    for renderer in renderers:
+        r = renderer()
+        assert [r.feed(f) for f in frames] == frames, renderer
