@@ -11,11 +11,13 @@ aiohttp halves the gateway's CPU per call under load (`make bench`, concurrency 
 from __future__ import annotations
 
 import asyncio
+import functools
 import urllib.request
 from collections.abc import AsyncIterator
 
 import aiohttp
 import httpx
+from aiohttp.client_proto import ResponseHandler
 from httpx_aiohttp import AiohttpTransport
 
 RAW_CHUNKS = "aihub.raw_chunks"  # a response extension: the body's reads, without httpx's layers
@@ -101,6 +103,33 @@ class _Release:
             self._slots = None
 
 
+class _ResponseHandler(ResponseHandler):
+    """aiohttp's connection protocol with a lazier read timer. aiohttp cancels its timer and makes
+    a new one on every read from the socket, which on a stream is every event; here the timer is
+    made once, and when it fires it is made again for what is left if anything was read since.
+    It fires at the same moment as aiohttp's (the last read plus the timeout)."""
+
+    _last_read = 0.0
+
+    def _reschedule_timeout(self) -> None:
+        if not self._read_timeout:
+            self._drop_timeout()
+            return
+        self._last_read = self._loop.time()
+        if self._read_timeout_handle is None:
+            self._read_timeout_handle = self._loop.call_at(self._last_read + self._read_timeout, self._read_timer)
+
+    def _read_timer(self) -> None:
+        self._read_timeout_handle = None
+        if not self._read_timeout:
+            return
+        due = self._last_read + self._read_timeout
+        if self._loop.time() < due:
+            self._read_timeout_handle = self._loop.call_at(due, self._read_timer)
+        else:
+            self._on_read_timeout()
+
+
 class GatewayTransport(AiohttpTransport):
     def __init__(self, limits: httpx.Limits) -> None:
         super().__init__(limits=limits)
@@ -115,6 +144,8 @@ class GatewayTransport(AiohttpTransport):
     def get_client(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(limit=self.limits.max_connections or 0, limit_per_host=0,
                                          keepalive_timeout=self.limits.keepalive_expiry, ssl=self.ssl_context)
+        # aiohttp has no public way to choose its protocol class.
+        connector._factory = functools.partial(_ResponseHandler, loop=connector._loop)
         # HTTP(S)_PROXY honoured as httpx does, but only when one is set: aiohttp's trust_env costs
         # two thread-pool hops on every request (the proxy look-up and ~/.netrc), and its netrc
         # credentials would ride on requests that carry no Authorization header of their own.
