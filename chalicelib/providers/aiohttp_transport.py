@@ -7,6 +7,9 @@ aiohttp halves the gateway's CPU per call under load (`make bench`, concurrency 
   would be reported as a timeout (each failure is mapped here by what it is, see `_HTTPX_ERROR`);
 - a full pool waits out the connect timeout and reports it as a connect timeout; here a
   semaphore of the pool's size makes it httpx.PoolTimeout after the pool timeout, as httpx does.
+And for speed: the environment (proxies, ~/.netrc) is consulted only when a proxy variable is
+set, the read timer is re-armed only when it fires (`_ResponseHandler`), and a body's reads are
+offered without httpx's layers (`RAW_CHUNKS`, for the relay).
 """
 from __future__ import annotations
 
