@@ -301,10 +301,16 @@ class _Relay(AsyncGenerator[bytes, None]):
 
 
 async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> AsyncGenerator[bytes, None]:
-    frames = stream.frames()
+    """The client's SSE body: what each provider read brought, in one write. A renderer that
+    passes frames through (the client speaks the provider's dialect) is not called per frame."""
+    batches = stream.batches()
+    feed = None if getattr(renderer, "passes_through", False) else renderer.feed
     try:
-        async for frame in frames:
-            out = renderer.feed(frame)
+        async for frames in batches:
+            if feed is not None:
+                out = b"".join([feed(frame) for frame in frames])
+            else:
+                out = frames[0] if len(frames) == 1 else b"".join(frames)
             if out:
                 yield out
         await call.settle(stream.usage, stream.error, stream.ttfb_ms)
@@ -315,12 +321,12 @@ async def _relay(call: Call, stream: ChatStream, renderer: StreamRenderer) -> As
             # with the usage the provider reports, not a guess.
             call.record.error_code = "client_disconnected"
             try:
-                async for _ in frames:
+                async for _ in batches:
                     pass
             except Exception:
                 log.warning("draining stream %s failed", call.record.request_id, exc_info=True)
             await call.settle(stream.usage, stream.error, stream.ttfb_ms)
-        await frames.aclose()
+        await batches.aclose()
         await stream.aclose()
 
 

@@ -150,8 +150,9 @@ class ChatStream(Protocol):
     ttfb_ms: float | None
     error: ApiError | None  # set when the provider failed mid-stream
 
-    def frames(self) -> AsyncGenerator[bytes, None]:
-        """Client-ready SSE frames, without the final `data: [DONE]`."""
+    def batches(self) -> AsyncGenerator[list[bytes], None]:
+        """Client-ready SSE frames, without the final `data: [DONE]`: those of each provider
+        read at once, so the relay can write them in one go."""
         ...
 
     async def aclose(self) -> None: ...

@@ -9,7 +9,8 @@ room. Every response opened here is closed here, or handed on to something that 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -18,7 +19,7 @@ import orjson
 from chalicelib.config import settings
 from chalicelib.credentials import sealed_headers
 from chalicelib.observability.trace_context import upstream as upstream_traceparent
-from chalicelib.providers import errors, registry, sse
+from chalicelib.providers import errors, http_client, registry, sse
 from chalicelib.providers.base import Credential, ProviderSpec, Target, UpstreamError
 from chalicelib.providers.http_client import client, timeout as client_timeout
 from chalicelib.providers.streaming import StreamTranslator, TranslatedStream, closed_on_failure
@@ -48,6 +49,12 @@ def timeout(spec: ProviderSpec) -> httpx.Timeout | None:
     return client_timeout(spec.read_timeout or cfg.read_timeout_s, spec.connect_timeout or cfg.connect_timeout_s)
 
 
+@lru_cache(maxsize=1024)
+def _parsed(url: str) -> httpx.URL:
+    """A URL parsed once: httpx would parse the same few endpoints again on every call (twice)."""
+    return httpx.URL(url)
+
+
 async def send(
     target: Target,
     path: str,
@@ -59,21 +66,23 @@ async def send(
     content: bytes | None = None,
     error_mapper: ErrorMapper = errors.from_status,
     url: str | None = None,
+    direct: bool = False,
 ) -> tuple[httpx.Response, float]:
     """Send and wait for the response head; returns it (body unread) and the ms to get it.
     The body is `body` as JSON, or `files` as a form httpx encodes, or `content` as it is (its
     content-type in `extra_headers`). `url` replaces the provider's base URL + `path` (a link the
-    provider handed back)."""
+    provider handed back). `direct`: straight to the pool's transport, for a caller that needs
+    no redirect (`response.next_request`) worked out."""
     spec = target.provider
     head = {**headers(target), **(extra_headers or {})}
     if files is not None:
         del head["content-type"]  # httpx writes multipart/form-data with its boundary
     started = time.perf_counter()
     request = client().build_request(
-        method, url or registry.base_url(spec, settings()) + path, headers=head, files=files,
+        method, _parsed(url or registry.base_url(spec, settings()) + path), headers=head, files=files,
         content=content if content is not None else None if body is None else orjson.dumps(body), timeout=timeout(spec) or httpx.USE_CLIENT_DEFAULT)
     try:
-        response = await client().send(request, stream=True)
+        response = await (http_client.transport(request) if direct else client().send(request, stream=True))
     except httpx.PoolTimeout:
         raise errors.gateway_busy(spec.name) from None
     except httpx.TimeoutException:
@@ -106,16 +115,27 @@ async def open_stream(
     """`send` a streamed request and hand its SSE body to a `TranslatedStream`, which then owns
     the response. Everything that could fail on the client's body is done before the call."""
     response, ttfb_ms = await send(target, path, body, extra_headers=extra_headers, error_mapper=error_mapper,
-                                   content=content)
+                                   content=content, direct=True)
     async with closed_on_failure(response.aclose):
-        return TranslatedStream(sse.events(response.aiter_bytes()), translator, ttfb_ms=ttfb_ms,
-                                prompt_chars=prompt_chars, on_close=response.aclose)
+        return TranslatedStream(sse.batches(body_chunks(response)), translator, ttfb_ms=ttfb_ms,
+                                prompt_chars=prompt_chars, on_close=response.aclose, batched=True)
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as it is read: straight from the connection's reader where the transport offers
+    it (aiohttp's, `aihub serve`) and there is no content coding to undo, else through httpx's
+    layers (several generators per read, which a stream of thousands of reads feels)."""
+    # aiohttp_transport.RAW_CHUNKS, by value: importing that module would import aiohttp.
+    raw = response.extensions.get("aihub.raw_chunks")
+    if raw is None or response.headers.get("content-encoding", "identity") != "identity":
+        return response.aiter_bytes()
+    return raw()
 
 
 async def read(target: Target, response: httpx.Response) -> bytes:
     """The whole body of a response from `send`, which is closed afterwards."""
     try:
-        return await response.aread()
+        return b"".join([chunk async for chunk in body_chunks(response)])
     except httpx.TimeoutException:
         raise errors.timeout(target.provider.name) from None
     except httpx.HTTPError as exc:
@@ -126,7 +146,7 @@ async def read(target: Target, response: httpx.Response) -> bytes:
 
 async def fetch(target: Target, path: str, body: dict[str, Any] | None = None, **options: Any) -> tuple[bytes, float]:
     """`send` and `read`: the body of a successful answer, and the ms to its head."""
-    response, ttfb_ms = await send(target, path, body, **options)
+    response, ttfb_ms = await send(target, path, body, direct=True, **options)
     return await read(target, response), ttfb_ms
 
 

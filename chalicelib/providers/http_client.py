@@ -10,6 +10,7 @@ httpx's own. AIHUB_HTTP_TRANSPORT=aiohttp|httpx overrides both.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
@@ -58,6 +59,16 @@ def client() -> httpx.AsyncClient:
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
     return found
+
+
+def transport(request: httpx.Request) -> Awaitable[httpx.Response]:
+    """`request` (from `client().build_request`, which sets its timeouts) sent by the transport
+    `client().send` would use, proxies included, but without the layers of send itself: cookie
+    extraction (a jar that must keep nothing anyway), auth and redirect flows and event hooks,
+    none of which the gateway uses, at tens of µs a call. The response's stream is the
+    transport's own (`.elapsed` and `.next_request` are not set)."""
+    # httpx keeps the choice of transport (its proxy mounts) behind a private method.
+    return client()._transport_for_url(request.url).handle_async_request(request)
 
 
 def _aiohttp(limits: httpx.Limits) -> httpx.AsyncBaseTransport:

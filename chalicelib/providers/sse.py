@@ -27,6 +27,8 @@ def json_object(data: bytes) -> dict | None:
 
 def parse_event(raw: bytes) -> tuple[bytes | None, bytes | None]:
     """(event name, data) of one event block; data lines are joined by newlines."""
+    if raw.startswith(b"data: ") and b"\n" not in raw:  # what OpenAI-family providers send: one line
+        return None, raw[6:]
     event = None
     data: list[bytes] = []
     for line in raw.split(b"\n"):
@@ -37,22 +39,47 @@ def parse_event(raw: bytes) -> tuple[bytes | None, bytes | None]:
     return event, (b"\n".join(data) if data else None)
 
 
-async def events(chunks: AsyncIterator[bytes]) -> AsyncIterator[tuple[bytes | None, bytes]]:
-    """Yield (event, data) for each complete event with data, as soon as it is complete."""
-    buffer = b""
-    async for chunk in chunks:
-        buffer += chunk
+Event = tuple[bytes | None, bytes]
+
+
+class Splitter:
+    """Complete events out of a byte stream, read by read: each read's events at once, so a
+    relay can write what one read brought in one go."""
+
+    __slots__ = ("_rest",)
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """The events `chunk` completes (with what earlier reads left unfinished)."""
+        buffer = self._rest + chunk if self._rest else chunk
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            block, buffer = buffer[:end], buffer[end + 2 :]
-            event, data = parse_event(block)
+        found: list[Event] = []
+        start = 0
+        while (end := buffer.find(b"\n\n", start)) >= 0:
+            event, data = parse_event(buffer[start:end])
             if data is not None:
-                yield event, data
-    if buffer.strip():
-        event, data = parse_event(buffer)
-        if data is not None:
-            yield event, data
+                found.append((event, data))
+            start = end + 2
+        self._rest = buffer[start:] if start else buffer
+        return found
+
+    def end(self) -> list[Event]:
+        """The last event, when the stream ended without its blank line."""
+        if not self._rest.strip():
+            return []
+        event, data = parse_event(self._rest)
+        self._rest = b""
+        return [] if data is None else [(event, data)]
+
+
+async def batches(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[Event]]:
+    """The events of each read that completes any, as soon as it is in."""
+    splitter = Splitter()
+    async for chunk in chunks:
+        if found := splitter.feed(chunk):
+            yield found
+    if last := splitter.end():
+        yield last

@@ -6,7 +6,7 @@ into a recorded error, and works out usage, estimating it when the provider repo
 
 Ownership of the upstream response: from the moment it is open until a `TranslatedStream` holds
 it, the adapter must release it on any failure (`closed_on_failure`); from then on the stream's
-`aclose()` does, and `frames()` releases it as soon as it ends. A response left open holds a
+`aclose()` does, and `batches()` releases it as soon as it ends. A response left open holds a
 pooled connection for good, and enough of them stall every call of every user.
 """
 from __future__ import annotations
@@ -78,17 +78,35 @@ async def closed_on_failure(close: Close) -> AsyncIterator[None]:
         raise
 
 
+Pair = tuple[bytes | None, Any]  # (event name, payload) as a source yields it
+
+
+async def _singly(source: AsyncIterator[Pair]) -> AsyncGenerator[list[Pair], None]:
+    """A source of single events as batches of one; closing it closes the source."""
+    try:
+        async for event in source:
+            yield [event]
+    finally:
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+
+
 class TranslatedStream:
+    """`source` yields (event name, payload) pairs, or with `batched` lists of them (the events
+    one network read brought): the client gets what one read brings in one write."""
+
     def __init__(
         self,
-        source: AsyncIterator[tuple[bytes | None, Any]],
+        source: AsyncIterator[Any],
         translator: StreamTranslator,
         *,
         ttfb_ms: float | None,
         prompt_chars: int,
         on_close: Close | None = None,
+        batched: bool = False,
     ) -> None:
-        self._source = source
+        self._source = source if batched else _singly(source)
         self._translator = translator
         self._on_close = on_close
         self._closed = False
@@ -109,14 +127,20 @@ class TranslatedStream:
                          output_tokens=estimate_tokens(t.output_chars), estimated=True)
         return None
 
-    async def frames(self) -> AsyncGenerator[bytes, None]:
+    async def batches(self) -> AsyncGenerator[list[bytes], None]:
+        """The client frames of each provider read that makes any, as a list."""
         t = self._translator
         try:
-            async for event, data in self._source:
+            async for events in self._source:
                 if t.done:
                     continue  # read to the end so the pooled connection can be reused
-                for frame in t.feed(event, data):
-                    yield frame
+                out: list[bytes] = []
+                for event, data in events:
+                    out += t.feed(event, data)
+                    if t.error is not None or t.done:
+                        break
+                if out:
+                    yield out
                 if t.error is not None:
                     return
             if not t.done:

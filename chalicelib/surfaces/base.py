@@ -28,7 +28,9 @@ from chalicelib.store.calls import CallRecord
 
 
 class StreamRenderer(Protocol):
-    """Turns one stream's frames into the surface's SSE frames, one renderer per call."""
+    """Turns one stream's frames into the surface's SSE frames, one renderer per call. One
+    whose `feed` returns every frame as it is says so with a true `passes_through` attribute,
+    and is not called per frame."""
 
     def feed(self, frame: bytes) -> bytes:
         """One client-ready SSE frame of the adapter's stream -> the surface's frames (maybe b"")."""

@@ -13,6 +13,8 @@ from chalicelib.surfaces.base import Surface
 class Relay:
     """Frames pass as they are; the stream ends with `[DONE]`, or an error event."""
 
+    passes_through = True
+
     def feed(self, frame: bytes) -> bytes:
         return frame
 

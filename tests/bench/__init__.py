@@ -10,5 +10,6 @@ pytest never collects (or waits for) any of it. Modules:
 - offline.py   measurements by other programs or on files: analytics, SQLite contention, UI size
 - analytics.py usage analytics over a synthetic call log (also `python -m tests.bench.analytics`)
 - efs.py       SQLite on an emulated EFS (LD_PRELOAD delay layer efs_delay.c): per-call vs batching writer
+- relay.py     relay CPU per streamed chunk beside LiteLLM (also `python -m tests.bench.relay`; `--c1`: latency, TTFT)
 - report.py    the table and .bench/latest.json
 """

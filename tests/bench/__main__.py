@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from tests.bench import litellm_proxy, offline, report, scenarios
+from tests.bench import litellm_proxy, offline, relay, report, scenarios
 from tests.bench.stack import ROOT, start_gateway_process, start_upstream
 
 DEFAULT_JSON = ROOT / ".bench" / "latest.json"
@@ -129,6 +129,9 @@ def run(plan: scenarios.Plan, mode: str) -> dict[str, Any]:
                 results["billing"]["checks"].append({"journal": journal, "accounts": scenarios.billing_check(pair)})
         _progress("side by side with LiteLLM's proxy (installing it into .bench/litellm-venv on first use)")
         results["litellm"] = _litellm(tmp, plan)
+        _progress(f"relay CPU per streamed chunk: {relay.RELAY_CHUNKS:,}-chunk vs 1-chunk streams, spaced and burst, "
+                  "aihub and LiteLLM (tests.bench.relay)")
+        results["relay"] = relay.run(plan, tmp)
         _progress("cold start: GET /health and the first chat completion through the Lambda handler")
         with ExitStack() as sub:
             results["cold_start"] = scenarios.cold_start(tmp, start_upstream(sub), plan)

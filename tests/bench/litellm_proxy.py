@@ -81,22 +81,29 @@ class Proxy:
     def pid(self) -> int:
         return self.process.pid
 
-    def target(self, stream: bool = False, name: str = "litellm") -> dict[str, Any]:
-        request = build_request(HOST, self.port, "/v1/chat/completions", chat_body("gpt-4o-mini", stream), MASTER_KEY)
+    def target(self, stream: bool = False, name: str = "litellm", model: str = "gpt-4o-mini") -> dict[str, Any]:
+        request = build_request(HOST, self.port, "/v1/chat/completions", chat_body(model, stream), MASTER_KEY)
         return {"name": name, "host": HOST, "port": self.port, "request": request.decode("latin-1")}
 
 
-def start_proxy(stack: ExitStack, tmp: Path, upstream: Upstream, python: Path) -> Proxy:
-    """`litellm --config` with one model on the fake upstream, one worker, logging quiet."""
+def _model(name: str, upstream: Upstream) -> str:
+    return (f"  - model_name: {name}\n"
+            "    litellm_params:\n"
+            "      model: openai/gpt-4o-mini\n"
+            f"      api_base: {upstream.base_url}/v1\n"
+            f"      api_key: {UPSTREAM_KEYS['OPENAI_API_KEY']}\n")
+
+
+def start_proxy(stack: ExitStack, tmp: Path, upstream: Upstream, python: Path,
+                more: dict[str, Upstream] | None = None) -> Proxy:
+    """`litellm --config` with model gpt-4o-mini on the fake upstream (and each model of `more` on
+    its own fake), one worker, logging quiet."""
     config = tmp / "litellm.yaml"
+    models = {"gpt-4o-mini": upstream, **(more or {})}
     config.write_text(
         "model_list:\n"
-        "  - model_name: gpt-4o-mini\n"
-        "    litellm_params:\n"
-        "      model: openai/gpt-4o-mini\n"
-        f"      api_base: {upstream.base_url}/v1\n"
-        f"      api_key: {UPSTREAM_KEYS['OPENAI_API_KEY']}\n"
-        "general_settings:\n"
+        + "".join(_model(name, up) for name, up in models.items())
+        + "general_settings:\n"
         f"  master_key: {MASTER_KEY}\n"
         "litellm_settings:\n"
         "  telemetry: false\n"

@@ -82,10 +82,10 @@ def cpu_ticks(pid: int) -> int:
 
 
 def cpu_ns(pid: int) -> int:
-    """CPU time of all threads of a process in ns (/proc/<pid>/task/*/schedstat, first field):
-    fine enough to split between batches of a few ms, unlike clock ticks."""
+    """CPU time of all threads of a process and its descendants in ns (/proc/<pid>/task/*/schedstat,
+    first field): fine enough to split between batches of a few ms, unlike clock ticks."""
     total = 0
-    for path in glob.glob(f"/proc/{pid}/task/*/schedstat"):
+    for path in (p for member in process_tree(pid) for p in glob.glob(f"/proc/{member}/task/*/schedstat")):
         try:
             with open(path, "rb") as f:
                 total += int(f.read().split()[0])

@@ -298,6 +298,8 @@ def render(results: dict[str, Any]) -> str:
         parts.append(render_ui(results["web_ui"]))
     if "litellm" in results:
         parts.append(render_litellm(results["litellm"]))
+    if "relay" in results:
+        parts.append(render_relay(results["relay"]))
     return "\n\n".join(parts)
 
 
@@ -323,6 +325,21 @@ def render_litellm(section: dict[str, Any]) -> str:
         table("12c) Closed loop, 16 connections: calls/s and CPU per call of the gateway's processes",
               LITELLM_THROUGHPUT, section["throughput"]),
     ])
+
+
+RELAY: list[Column] = [
+    ("target (openai SDK dialect -> OpenAI-dialect fake)", "target", text), ("pace", "pace", text),
+    ("streams", "n", integer), ("stream p50 ms", "stream_p50_ms", ms), ("idle CPU ms/s", "idle_ms_per_s", ms),
+    ("CPU ms/call, long", "cpu_long_ms", ms), ("CPU ms/call, 1 chunk", "cpu_short_ms", ms),
+    ("CPU µs/chunk", "cpu_per_chunk_us", us), ("goal", "goal", text), ("fake's CPU µs/chunk", "fake_per_chunk_us", us),
+    ("vs LiteLLM", "vs_litellm", text),
+]
+
+
+def render_relay(section: dict[str, Any]) -> str:
+    return table(f"16) Relay CPU per streamed chunk (issue 14): {section['chunks']:,}-chunk minus 1-chunk stream, same "
+                 f"dialect, concurrency 1, gateway CPU from schedstat less its idle CPU; goal <= {section['goal_us']:g} "
+                 f"µs/chunk and 10x less than LiteLLM (LiteLLM: {section['litellm']})", RELAY, section["rows"])
 
 
 def save(results: dict[str, Any], path: Path) -> None:

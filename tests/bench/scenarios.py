@@ -363,8 +363,9 @@ def translation_micro(plan: Plan) -> list[Row]:
 
         async def relay() -> None:
             translator = make()
-            async for event, data in sse.events(source()):
-                translator.feed(event, data)
+            async for events in sse.batches(source()):
+                for event, data in events:
+                    translator.feed(event, data)
 
         return lambda: _drive(relay())
 
@@ -374,7 +375,7 @@ def translation_micro(plan: Plan) -> list[Row]:
          lambda: oai_state.feed(oai_event, oai_data), lambda: ant_state.feed(ant_event, ant_data), 1),
         (f"feed(): every event of a {TRANSLATION_CHUNKS}-chunk stream ({len(oai_events)} vs {len(ant_events)} events)",
          whole(new_openai, oai_events), whole(new_anthropic, ant_events), TRANSLATION_CHUNKS),
-        ("SSE parsing (sse.events) + feed(): the whole stream",
+        ("SSE parsing (sse.batches) + feed(): the whole stream",
          parsed(new_openai, oai_frames), parsed(new_anthropic, ant_frames), TRANSLATION_CHUNKS),
     ]
     rows = []

@@ -410,7 +410,7 @@ def test_client_is_made_once_and_serves_any_loop(fake, target):
 
     async def stream_text() -> str:
         stream = await adapter.ADAPTER.chat_stream(target, body)
-        frames = [f async for f in stream.frames()]
+        frames = [f async for batch in stream.batches() for f in batch]
         await stream.aclose()
         assert stream.error is None
         return "".join((orjson.loads(f[6:])["choices"] or [{}])[0].get("delta", {}).get("content") or ""

@@ -242,6 +242,19 @@ def test_admit_and_settle_latency_against_moto(dynamo, capsys):
         assert dynamo.balance(who.account_id) == (10**9 - 100 * 60, 0)
 
 
+def _report(out: str) -> dict:
+    """The CLI's JSON report among stdout's lines: a log line may share stdout when an earlier
+    test of the session set up logging."""
+    for line in out.splitlines():
+        try:
+            parsed = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(parsed, dict) and "drift" in parsed:
+            return parsed
+    raise AssertionError(f"no report in {out!r}")
+
+
 def test_reconcile_cli_and_function_exit_on_drift(endpoint, local_env, capsys):
     table = create_table(endpoint)
     local_env(gateway_env(endpoint, table))
@@ -254,8 +267,7 @@ def test_reconcile_cli_and_function_exit_on_drift(endpoint, local_env, capsys):
                              UpdateExpression="ADD reserved :n", ExpressionAttributeValues={":n": {"N": "5"}})
     capsys.readouterr()
     assert cli.main(["reconcile", "--recheck", "0", "--json"]) == 1
-    # Only the report: a JSON log line may share stdout when an earlier test set up logging.
-    report = next(r for r in map(json.loads, capsys.readouterr().out.splitlines()) if "drift" in r)
+    report = _report(capsys.readouterr().out)
     assert report["drift"] == [{"account_id": who.account_id, "ledger": 1_000, "hot": 1_005, "difference": 5}]
     result = reconcile.handler({}, None)  # the scheduled function (its recheck waits: the drift stays)
     assert [d["difference"] for d in result["drift"]] == [5] and result["swept"] == []

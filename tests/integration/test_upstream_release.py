@@ -124,7 +124,7 @@ def test_a_failed_hand_over_releases_the_response(family, fake, monkeypatch):
 
 def test_a_translator_failing_on_the_first_event_releases_the_response(family, fake, monkeypatch):
     """A translator bug on the provider's first event ends the stream with a 502, and the
-    connection is back in the pool as soon as frames() ends, before anyone calls aclose()."""
+    connection is back in the pool as soon as batches() ends, before anyone calls aclose()."""
     model, translator = family
 
     def broken(self: Any, event: bytes | None, data: Any) -> list[bytes]:
@@ -136,7 +136,7 @@ def test_a_translator_failing_on_the_first_event_releases_the_response(family, f
         target = target_of(model)
         stream = await registry.adapter(target.provider.kind).chat_stream(target, body(model))
         assert busy_connections() == 1
-        assert [f async for f in stream.frames()] == []
+        assert [f async for batch in stream.batches() for f in batch] == []
         assert isinstance(stream.error, UpstreamError) and stream.error.status == 502
         assert busy_connections() == 0
 
@@ -149,13 +149,13 @@ def test_an_abandoned_stream_is_released_and_aclose_is_idempotent(family):
     async def main() -> None:
         target = target_of(model)
         stream = await registry.adapter(target.provider.kind).chat_stream(target, body(model))
-        frames = stream.frames()
-        await anext(frames)
+        batches = stream.batches()
+        await anext(batches)
         assert busy_connections() == 1
         await stream.aclose()
         assert busy_connections() == 0
         await stream.aclose()
-        await frames.aclose()
+        await batches.aclose()
 
     run(main)
 
@@ -169,7 +169,7 @@ def test_a_non_string_text_part_opens_and_releases_normally(family, fake):
         target = target_of(model)
         stream = await registry.adapter(target.provider.kind).chat_stream(
             target, body(model, [{"type": "text", "text": 123}]))
-        async for _ in stream.frames():
+        async for _ in stream.batches():
             pass
         await stream.aclose()
         assert stream.error is None

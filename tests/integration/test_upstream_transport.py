@@ -7,11 +7,13 @@ aiohttp as shipped would fail two of these: it maps a reset or refused connectio
 """
 from __future__ import annotations
 
+import gzip
 import socket
 from collections.abc import Iterator
 
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.fakes.upstream import FakeUpstream
@@ -94,6 +96,40 @@ def test_streamed_failures_map_the_same(fault, status, fake, gateway, admin):
         assert isinstance(info.value, openai.APIStatusError) and info.value.status_code == status
     (call,) = calls_of(admin, account)
     assert call["status"] == "failed" and call["stream"] is True
+
+
+def test_a_slow_stream_is_timed_from_its_last_read(fake, gateway, admin):
+    """The read timeout (1 s here) runs from the last read, not from the start: a stream with
+    0.4 s between events outlasts it and completes; one that stalls for 1.5 s mid-way ends in
+    a timeout, recorded."""
+    fake.route("POST", "/v1/chat/completions", sse=[CHUNK, CHUNK, CHUNK, CHUNK, "[DONE]"], chunk_delay=0.4, times=1)
+    client, account = sdk(gateway, admin)
+    chunks = list(client.chat.completions.create(model="openai/gpt-4o-mini", stream=True, messages=MESSAGES))
+    assert [c.choices[0].delta.content for c in chunks] == ["partial"] * 4
+    fake.route("POST", "/v1/chat/completions", sse=[CHUNK, CHUNK], chunk_delay=1.5, times=1)
+    received = []
+    with pytest.raises(openai.APIError):
+        for chunk in client.chat.completions.create(model="openai/gpt-4o-mini", stream=True, messages=MESSAGES):
+            received.append(chunk)
+    assert len(received) == 1
+    slow, stalled = sorted(calls_of(admin, account), key=lambda c: c["created_at"])
+    assert slow["status"] == "success"
+    assert (stalled["status"], stalled["error_code"]) == ("failed", "upstream_timeout")
+
+
+def test_a_compressed_stream_is_relayed_decoded(fake, gateway, admin):
+    """The relay reads aiohttp's connection directly only for a body without content coding: a
+    gzip-coded SSE body is still decoded (by httpx) and relayed chunk by chunk, usage and all."""
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
+    events = [CHUNK, {**CHUNK, "choices": [], "usage": usage}]
+    sse = b"".join(b"data: " + orjson.dumps(e) + b"\n\n" for e in events) + b"data: [DONE]\n\n"
+    fake.route("POST", "/v1/chat/completions", body=gzip.compress(sse),
+               headers={"content-type": "text/event-stream", "content-encoding": "gzip"})
+    client, account = sdk(gateway, admin)
+    chunks = list(client.chat.completions.create(model="openai/gpt-4o-mini", stream=True, messages=MESSAGES))
+    assert [c.choices[0].delta.content for c in chunks] == ["partial"]  # the usage chunk: not asked for
+    (call,) = calls_of(admin, account)
+    assert (call["status"], call["prompt_tokens"], call["completion_tokens"]) == ("success", 3, 2)
 
 
 def test_a_providers_cookie_is_never_sent_again(fake, gateway, admin):

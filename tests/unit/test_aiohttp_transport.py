@@ -3,11 +3,13 @@ connect that times out, a socket read that does); the rest run for real in
 tests/integration/test_upstream_transport.py."""
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import httpx
 import pytest
 
-from chalicelib.providers.aiohttp_transport import mapped
+from chalicelib.providers.aiohttp_transport import GatewayTransport, mapped
 
 
 @pytest.mark.parametrize(("cause", "as_shipped", "expected"), [
@@ -30,3 +32,25 @@ def test_each_aiohttp_failure_becomes_the_httpx_error_it_is(cause, as_shipped, e
 def test_an_error_without_an_aiohttp_cause_is_left_alone():
     error = httpx.PoolTimeout("full")
     assert mapped(error) is error
+
+
+@pytest.mark.parametrize(("env", "trusted"), [
+    ({}, False),  # the usual case: no thread-pool look-ups of proxy and ~/.netrc on every request
+    ({"HTTPS_PROXY": "http://proxy.internal:3128"}, True),
+    ({"http_proxy": "http://proxy.internal:3128"}, True),
+])
+def test_proxy_variables_are_honoured_only_when_set(env, trusted, monkeypatch):
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy", "NO_PROXY",
+                 "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    async def session_trusts_env() -> bool:
+        session = GatewayTransport(httpx.Limits(max_connections=4)).get_client()
+        try:
+            return session.trust_env
+        finally:
+            await session.close()
+
+    assert asyncio.run(session_trusts_env()) is trusted

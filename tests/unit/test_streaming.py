@@ -41,7 +41,7 @@ def _run(items, fail: BaseException | None = None):
 
     async def go():
         stream = streaming.TranslatedStream(source(), StreamState("p", False), ttfb_ms=1.0, prompt_chars=8)
-        frames = [f async for f in stream.frames()]
+        frames = [f async for batch in stream.batches() for f in batch]
         return frames, stream
 
     return asyncio.run(go())
@@ -88,12 +88,12 @@ def _stream(items, upstream: Closing, translator=None) -> streaming.TranslatedSt
 
 
 @pytest.mark.parametrize("items", [[CHUNK, b"[DONE]"], [CHUNK], [b"not json"]])
-def test_frames_release_the_upstream_when_they_end(items):
+def test_batches_release_the_upstream_when_they_end(items):
     upstream = Closing()
 
     async def go():
         stream = _stream(items, upstream)
-        [f async for f in stream.frames()]
+        [f async for batch in stream.batches() for f in batch]
         assert upstream.closes == 1  # before anyone calls aclose()
         await stream.aclose()
         await stream.aclose()
@@ -116,10 +116,10 @@ def test_an_abandoned_stream_closes_its_source_and_upstream_once():
     async def go():
         stream = streaming.TranslatedStream(source(), StreamState("p", False), ttfb_ms=1.0, prompt_chars=0,
                                             on_close=upstream.aclose)
-        frames = stream.frames()
-        await anext(frames)
+        batches = stream.batches()
+        await anext(batches)
         await stream.aclose()
-        await frames.aclose()  # its own finally closes again: a no-op
+        await batches.aclose()  # its own finally closes again: a no-op
         assert closed_source == [True] and upstream.closes == 1
 
     asyncio.run(go())
@@ -134,7 +134,7 @@ def test_a_translator_bug_is_a_502_and_releases_the_upstream():
 
     async def go():
         stream = _stream([CHUNK, b"[DONE]"], upstream, Broken("p", False))
-        assert [f async for f in stream.frames()] == []
+        assert [f async for batch in stream.batches() for f in batch] == []
         return stream
 
     stream = asyncio.run(go())

@@ -389,6 +389,8 @@ class Relay:
     """The native path's renderer: Anthropic's own frames pass as they are; a failure mid-stream
     ends the stream with an `error` event."""
 
+    passes_through = True
+
     def feed(self, frame: bytes) -> bytes:
         return frame
 

@@ -378,6 +378,8 @@ class Relay:
     """The native path's renderer: Gemini's own chunks pass as they are; a failure mid-stream
     ends the stream with an error chunk, as Gemini's own stream does."""
 
+    passes_through = True
+
     def feed(self, data: bytes) -> bytes:
         return data
 
