@@ -69,8 +69,9 @@ class Settings:
     # or "sqs", the queue AIHUB_SETTLEMENTS_QUEUE_URL drained by the writer function.
     settlements: str = "local"
     settlements_queue_url: str | None = None
-    # How long a queued call can be in flight: no Lambda invocation outlives 900 s, plus a margin.
-    call_deadline_s: float = 960.0
+    # How long a queued call can be in flight: no Lambda invocation outlives 900 s; the margin
+    # covers a batch redelivered after its visibility timeout. The DynamoDB hold lasts as long.
+    call_deadline_s: float = 1800.0
     # How often a process reads the change counters of keys, providers, credentials and rates
     # (one SELECT): another process's change is seen within this; its own at once.
     snapshot_refresh_s: float = 1.0
@@ -190,7 +191,7 @@ def from_env(environ: dict[str, str] | None = None) -> Settings:
         video_timeout_s=float(env.get("AIHUB_VIDEO_TIMEOUT") or 900.0),
         settlements=_settlements(env),
         settlements_queue_url=env.get("AIHUB_SETTLEMENTS_QUEUE_URL") or None,
-        call_deadline_s=float(env.get("AIHUB_CALL_DEADLINE_S") or 960.0),
+        call_deadline_s=float(env.get("AIHUB_CALL_DEADLINE_S") or 1800.0),
         snapshot_refresh_s=float(env.get("AIHUB_SNAPSHOT_REFRESH_S") or 1.0),
         sql_trace=env.get("AIHUB_SQL_TRACE") or None,
         hot_state=_hot_state(env.get("AIHUB_HOT_STATE"), env.get("AIHUB_DYNAMODB_TABLE")),

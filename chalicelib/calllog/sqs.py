@@ -13,8 +13,10 @@ from chalicelib.config import settings
 
 log = logging.getLogger("aihub.calllog")
 
-# SendMessage retried after these waits (seconds), then the local writer takes the message.
+# SendMessage retried after these waits (seconds) within SEND_BUDGET_S, then the local writer
+# takes the message: a brownout of SQS must not hold a call until its Lambda is killed.
 BACKOFF_S = (0.05, 0.2, 0.8)
+SEND_BUDGET_S = 5.0
 
 
 @lru_cache(maxsize=1)
@@ -24,19 +26,20 @@ def client() -> Any:
 
     env = settings().env
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
-    # botocore's own retries are ours to choose: a few quick ones here, then BACKOFF_S.
-    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+    # No botocore retries: BACKOFF_S is the one retry policy, so the budget holds.
+    config = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=1, read_timeout=2)
     return boto3.session.Session().client("sqs", region_name=region, config=config)
 
 
 def _send_blocking(body: str) -> None:
     url = settings().settlements_queue_url
+    give_up = time.monotonic() + SEND_BUDGET_S
     for wait in (*BACKOFF_S, None):
         try:
             client().send_message(QueueUrl=url, MessageBody=body)
             return
         except Exception as exc:
-            if wait is None:
+            if wait is None or time.monotonic() + wait >= give_up:
                 raise
             log.warning("call log: SendMessage failed (%s); retrying in %.2f s", type(exc).__name__, wait)
             time.sleep(wait)

@@ -19,7 +19,7 @@ import httpx
 import orjson
 
 from chalicelib import calllog
-from chalicelib.billing import admission
+from chalicelib.billing import accounting, admission
 from chalicelib.calllog.message import Hold, Message, begin_message
 from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
@@ -46,6 +46,7 @@ from chalicelib.surfaces import openai_chat
 from chalicelib.surfaces.base import Native, StreamRenderer, Surface
 
 log = logging.getLogger("aihub.pipeline")
+BEGIN_WAIT_S = 2.0
 T = TypeVar("T")
 
 
@@ -138,10 +139,17 @@ class Call:
             try:
                 await admission.settle_external(adm, rec.provider, rec.model, usage)
             except Exception:
-                log.exception("call %s: its hot-state hold is left to the sweeper", rec.request_id)
+                # Whether DynamoDB took the charge (its answer lost) or not, the ledger books it:
+                # reconcile's sweep settles a hold still there at the booked amount, so the two
+                # agree either way and the call is never free.
+                adm.charged = min(adm.cost(rec.provider, rec.model, usage) or 0, accounting.MAX_CHARGE)
+                log.exception("call %s: hot-state settle failed; the ledger books %d and reconcile settles the"
+                              " hold at it", rec.request_id, adm.charged)
         msg = self._settlement(usage)
         if self.begun is not None:
-            await self.begun  # the settle must not overtake its begin out of this process
+            # The settle should not overtake its begin out of this process, but a begin that
+            # arrives after its settle is ignored anyway: no waiting past a brownout of SQS.
+            await asyncio.wait({self.begun}, timeout=BEGIN_WAIT_S)
         # Locally through the writer thread: the loop never waits on SQLite, and calls settling
         # at the same time share one commit. Durable: if the database cannot take it now (locked
         # past the budget, disk full), the writer keeps it and commits it once it can; the

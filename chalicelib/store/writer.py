@@ -53,20 +53,12 @@ class _Periodic:
 
 
 def in_savepoints(conn: sqlite3.Connection, jobs: Sequence[Job], chores: Sequence[Job] = ()) -> list[tuple[bool, Any]]:
-    """Run `chores` then `jobs` in one open transaction, each in its own savepoint, so that one
+    """Run `jobs` then `chores` in one open transaction, each in its own savepoint, so that one
     job's error (a refusal, a bad message, a bug) undoes only that job; returns (ok, result or
     exception) per job. A failure of the database itself (locked, full, failing) is raised:
-    the whole transaction must go back. A chore that fails is logged and skipped."""
-    for chore in chores:
-        conn.execute("SAVEPOINT chore")
-        try:
-            chore(conn)
-        except Exception as exc:
-            if classify(exc) is not None:
-                raise
-            log.exception("periodic write failed")
-            conn.execute("ROLLBACK TO chore")
-        conn.execute("RELEASE chore")
+    the whole transaction must go back. A chore that fails is logged and skipped. Chores come
+    last so that a settlement in the batch wins over the sweep that would take its call for
+    dead (a backlog drained, a dead letter redriven late)."""
     outcomes: list[tuple[bool, Any]] = []
     for job in jobs:
         conn.execute("SAVEPOINT job")
@@ -78,6 +70,16 @@ def in_savepoints(conn: sqlite3.Connection, jobs: Sequence[Job], chores: Sequenc
             conn.execute("ROLLBACK TO job")
             outcomes.append((False, exc))
         conn.execute("RELEASE job")
+    for chore in chores:
+        conn.execute("SAVEPOINT chore")
+        try:
+            chore(conn)
+        except Exception as exc:
+            if classify(exc) is not None:
+                raise
+            log.exception("periodic write failed")
+            conn.execute("ROLLBACK TO chore")
+        conn.execute("RELEASE chore")
     return outcomes
 
 

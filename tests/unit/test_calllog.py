@@ -265,10 +265,27 @@ def test_the_writer_function_sweeps_calls_past_their_deadline_at_most_every_few_
         return {r[0] for r in store().query("SELECT request_id FROM model_calls WHERE error_code = 'interrupted'")}
 
     assert lambda_writer.handler(begun("dead_1")) == {"batchItemFailures": []}
-    assert interrupted() == set()  # the sweep ran first in that batch, before the begin was applied
+    assert interrupted() == {"dead_1"}  # the sweep runs after the batch's messages
     clock[0] += 1
-    lambda_writer.handler({"Records": []})
-    assert interrupted() == set()  # too soon for another sweep
+    lambda_writer.handler(begun("dead_2"))
+    assert interrupted() == {"dead_1"}  # too soon for another sweep
     clock[0] += lambda_writer.SWEEP_EVERY_S
     lambda_writer.handler({"Records": []})
-    assert interrupted() == {"dead_1"}
+    assert interrupted() == {"dead_1", "dead_2"}
+
+
+def test_a_late_settle_in_the_sweeping_batch_wins_over_the_sweep(local_env, monkeypatch):
+    """A backlog drained or a dead letter redriven past the call's deadline: its settle comes
+    first in the batch, so the call keeps its real record."""
+    local_env({})
+    clock = [1_000.0]
+    monkeypatch.setattr(lambda_writer.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(lambda_writer, "_last_sweep", clock[0])
+    past = inflight.now_ms() - 1
+    lambda_writer.handler({"Records": _sqs_records(begin_message(_record("late_1"), past).to_json())})
+    clock[0] += lambda_writer.SWEEP_EVERY_S  # the next batch sweeps
+    settle = Message("settle", _record("late_1", status="success"))
+    assert lambda_writer.handler({"Records": _sqs_records(settle.to_json())}) == {"batchItemFailures": []}
+    rows = store().query("SELECT status, error_code, prompt_tokens FROM model_calls WHERE request_id = 'late_1'")
+    assert [tuple(r) for r in rows] == [("success", None, 10)]
+    assert store().query_one("SELECT COUNT(*) FROM inflight")[0] == 0
