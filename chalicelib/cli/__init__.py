@@ -48,7 +48,8 @@ def _reconcile(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), indent=2))
     else:
-        print(f"released {len(report.swept)} expired holds, mirrored {report.mirrored} credits, "
+        print(f"released {len(report.swept)} expired holds, settled {len(report.settled)} at the ledger's charge,"
+              f" mirrored {report.mirrored} credits, "
               f"{len(report.drift)} accounts drifted")
         for d in report.drift:
             print(f"  {d.account_id}: DynamoDB {d.hot}, ledger {d.ledger} ({d.difference:+d} minor units)")

@@ -45,6 +45,7 @@ from chalicelib.hotstate.items import (
     hold_parts,
     n,
     number,
+    reason_codes,
     refusal,
     rpm_update,
     settle_parts,
@@ -55,7 +56,9 @@ from chalicelib.store.db import Store
 
 log = logging.getLogger("aihub.hotstate")
 
-CONFLICT_RETRIES = 8  # a transaction that met a concurrent one on the same item is retried
+# A write that met a concurrent transaction on the same item was not applied: it is retried,
+# jittered, up to this many times (at most ~1.3 s in all), then the call gets a 503.
+CONFLICT_RETRIES = 8
 # The errors a caller reads as an answer (a condition that failed); every other error means
 # DynamoDB could not answer now (throttled, down, or misconfigured: table, grants), and the call
 # gets a 503 with retry-after.
@@ -80,18 +83,27 @@ class DynamoHotState:
 
     # -- calls into DynamoDB, with its failures mapped ------------------------------------------
     def _call(self, name: str, **kwargs: Any) -> Any:
+        """One request, its failures mapped. A single-item write that met an ongoing transaction
+        on its item (TransactionConflictException, which botocore does not retry) was not
+        applied, so it is sent again."""
         from botocore.exceptions import BotoCoreError, ClientError
 
-        try:
-            return getattr(self.client, name)(**kwargs)
-        except ClientError as exc:
-            if error_code(exc) in ANSWERS:
-                raise
-            log.warning("hot state %s: %s", name, error_code(exc))
-            raise unavailable(error_code(exc)) from None
-        except BotoCoreError as exc:  # connection refused, timeouts: the store is out of reach
-            log.warning("hot state %s: %s", name, type(exc).__name__)
-            raise unavailable(type(exc).__name__) from None
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return getattr(self.client, name)(**kwargs)
+            except ClientError as exc:
+                code = error_code(exc)
+                if code in ANSWERS:
+                    raise
+                if code != "TransactionConflictException":
+                    log.warning("hot state %s: %s", name, code)
+                    raise unavailable(code) from None
+            except BotoCoreError as exc:  # connection refused, timeouts: the store is out of reach
+                log.warning("hot state %s: %s", name, type(exc).__name__)
+                raise unavailable(type(exc).__name__) from None
+            _back_off(attempt)
+        log.warning("hot state %s: conflicts past the retry budget", name)
+        raise unavailable("transaction conflicts")
 
     def _transact(self, ops: list[dict[str, Any]]) -> list[dict[str, Any]] | None:
         """Run the transaction; None when it committed, else the cancellation reasons. A
@@ -107,9 +119,10 @@ class DynamoHotState:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = getattr(exc, "response", {}).get("CancellationReasons") or []
-                if not any(r.get("Code") == "TransactionConflict" for r in reasons):
+                if "TransactionConflict" not in reason_codes(reasons):
                     return reasons
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                _back_off(attempt)
+        log.warning("hot state transact_write_items: conflicts past the retry budget")
         raise unavailable("transaction conflicts")
 
     # -- the interface ----------------------------------------------------------------------------
@@ -212,8 +225,16 @@ class DynamoHotState:
         reasons = self._transact(credit_parts(self.table, account_id, amount, ref, time.time()))
         if reasons is None:
             return True
-        if reasons[0].get("Code") == "ConditionalCheckFailed" and "Item" not in reasons[0]:
+        if "ConditionalCheckFailed" not in reason_codes(reasons):
+            # Throttled, or any cancellation that is not an answer: the row is not in yet, and
+            # saying it was would drop it from the mirror for good.
+            codes = ", ".join(sorted(reason_codes(reasons)))
+            log.warning("hot state: credit %d of %s cancelled (%s)", ref, account_id, codes)
+            raise unavailable("credit cancelled: " + codes)
+        account = reasons[0]  # credit_parts: the account's update, then the row's marker
+        if account.get("Code") == "ConditionalCheckFailed" and "Item" not in account:
             self.seed_account(account_id)  # the seed reads the ledger, which has this row already
+        # else the marker exists (applied before) or the account's seed included the row
         return False
 
     def mirror(self, db: Store, where: str, params: tuple[object, ...]) -> int:
@@ -251,6 +272,11 @@ class DynamoHotState:
             if "LastEvaluatedKey" not in page:
                 return holds
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _back_off(attempt: int) -> None:
+    """Full jitter, doubling from 5 ms: writers that met on an item do not meet again in step."""
+    time.sleep(random.uniform(0, 0.005 * 2**attempt))
 
 
 def client() -> Any:

@@ -150,8 +150,12 @@ def refusal(parts: list[Part], reasons: list[dict[str, Any]], ask: Ask, hold: Ho
             return insufficient(ask.amount, number(reason["Item"], "balance"))
         if part.what == "hold":
             return ApiError(409, f"Request id {ask.request_id} is already held.", code="duplicate_request_id")
-    codes = sorted({r.get("Code", "") for r in reasons} - {"None", ""})
-    return unavailable("transaction cancelled: " + ", ".join(codes))
+    return unavailable("transaction cancelled: " + ", ".join(sorted(reason_codes(reasons))))
+
+
+def reason_codes(reasons: list[dict[str, Any]]) -> set[str]:
+    """The codes of a cancelled transaction's items that failed ("None": the item was fine)."""
+    return {r.get("Code", "") for r in reasons} - {"None", ""}
 
 
 def error_code(exc: Exception) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from chalicelib import cli, hotstate
+from chalicelib.billing import accounting
 from chalicelib.errors import ApiError
 from chalicelib.handlers import maintenance
 from chalicelib.hotstate import reconcile
@@ -176,10 +177,26 @@ def test_expired_holds_are_swept_and_their_credit_comes_back(dynamo):
     old = dynamo.admit(ask(who, 300, now=time.time() - 3 * 3600))
     fresh = dynamo.admit(ask(who, 200))
     report = reconcile.reconcile(dynamo, store(), recheck_s=0)
-    assert report.swept == [old.request_id]
+    assert (report.swept, report.settled) == ([old.request_id], [])
     assert dynamo.balance(who.account_id) == (800, 200)
     assert dynamo.settle(old, 300, 0) == 0  # its late settlement changes nothing here
     assert dynamo.settle(fresh, 150, 0) == 150
+
+
+def test_an_expired_hold_the_ledger_charged_is_settled_at_that_charge(dynamo):
+    """The gateway's DynamoDB settlement failed but the ledger booked the call's charge (what the
+    writer does with `charged_externally`): the sweep takes that charge, so the two agree."""
+    who = account(1_000)
+    past = time.time() - 3 * 3600
+    charged, overrun, lost = (dynamo.admit(ask(who, held, now=past)) for held in (300, 100, 200))
+    for hold, cost in ((charged, 120), (overrun, 250)):
+        store().write(lambda c, h=hold, n=cost: accounting.book(c, who.account_id, who.id, h.request_id, n))
+    report = reconcile.reconcile(dynamo, store(), recheck_s=0)
+    assert (sorted(report.settled), report.swept) == (sorted([charged.request_id, overrun.request_id]),
+                                                       [lost.request_id])
+    assert dynamo.balance(who.account_id) == (1_000 - 120 - 250, 0)
+    assert report.drift == [] and reconcile.drifted(dynamo, store()) == []
+    assert dynamo.settle(charged, 120, 0) == 0  # a late settlement of it changes nothing
 
 
 def test_credits_are_mirrored_once_by_ledger_row(dynamo):
