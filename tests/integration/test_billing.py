@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
@@ -36,13 +37,19 @@ def billing_env(fake: FakeUpstream) -> dict[str, str]:
     return {**upstream_env(fake.base_url), "AIHUB_BILLING": "on", "AIHUB_TOPUP_URL": "https://example.test/top-up"}
 
 
-@pytest.fixture(scope="module")
-def gw(billing_env, tmp_path_factory) -> Iterator[Gateway]:
-    gateway = start_gateway(tmp_path_factory.mktemp("billing"), billing_env)
+def start_priced(tmp: Path, env: dict[str, str]) -> Gateway:
+    """A gateway with billing on and the RATES set through the admin API."""
+    gateway = start_gateway(tmp, env)
     with gateway.admin() as api:
         for (provider, model), rate in RATES.items():
             body = {"provider": provider, "model": model, **{k: (float(v) if k != "type" else v) for k, v in rate.items()}}
             assert api.post("/admin/model-rates", json=body).status_code == 201
+    return gateway
+
+
+@pytest.fixture(scope="module")
+def gw(billing_env, tmp_path_factory) -> Iterator[Gateway]:
+    gateway = start_priced(tmp_path_factory.mktemp("billing"), billing_env)
     yield gateway
     gateway.stop()
 

@@ -16,16 +16,16 @@ from chalicelib.store.db import Store
 from tests.fakes.upstream import FakeUpstream
 from tests.integration.test_billing import (
     ECHO,
-    RATES,
     _check_money,
     _fresh_minute,
     _hammer,
     credits_of,
     new_key,
+    start_priced,
 )
 from tests.support.aws import moto_server
 from tests.support.dynamo import create_table, dynamodb, gateway_env
-from tests.support.gateway import Gateway, start_gateway, upstream_env
+from tests.support.gateway import Gateway, upstream_env
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +45,7 @@ def gw(hot, endpoint, fake: FakeUpstream, tmp_path_factory) -> Iterator[Gateway]
     env = {**upstream_env(fake.base_url), "AIHUB_BILLING": "on", "AIHUB_TOPUP_URL": "https://example.test/top-up"}
     if hot is not None:
         env.update(gateway_env(endpoint, hot.table))
-    gateway = start_gateway(tmp_path_factory.mktemp("hotstate"), env)
-    with gateway.admin() as api:
-        for (provider, model), rate in RATES.items():
-            body = {"provider": provider, "model": model, **{k: (float(v) if k != "type" else v) for k, v in rate.items()}}
-            assert api.post("/admin/model-rates", json=body).status_code == 201
+    gateway = start_priced(tmp_path_factory.mktemp("hotstate"), env)
     yield gateway
     gateway.stop()
 
