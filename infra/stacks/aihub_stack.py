@@ -10,7 +10,8 @@
 - a private S3 bucket for the files aihub hosts (generated videos), encrypted, TLS only, its
   objects expired by a lifecycle rule, reached through a gateway endpoint (not the NAT);
 - a CloudWatch dashboard and alarms (5xx rate, provider error rate, Lambda throttles, database
-  write latency) over the metrics the functions embed in their logs, notifying an SNS topic;
+  write latency; queued: dead letters, backlog, writer and reconcile errors) over the metrics
+  the functions embed in their logs and Lambda's own, notifying an SNS topic;
 - two generated secrets (the master secret and the bootstrap admin key) and one execution
   role for the API, maintenance and stream functions that can do exactly what the code does:
   mount that access point, read those two secrets, put and get hosted files, call Bedrock, write
@@ -232,11 +233,14 @@ class AihubStack(cdk.Stack):
         if hot is not None:
             # The writer and the reconcile job run the API function's own bundle; they read no
             # secret and no setting beyond the database's.
-            hot.add_functions(
+            writer, reconcile = hot.add_functions(
                 code=lambda_.Code.from_asset(str(package_dir / "deployment.zip")), runtime=stream.runtime,
                 placement=FunctionPlacement(vpc, private, functions_sg, file_system, access_point, MOUNT),
                 environment=database_env, log_group=lambda name: self._log_group(name, settings, removal))
-            monitoring.watch_call_log(hot.queue, hot.dead_letters, settings.queued.oldest_message_alarm_seconds)
+            monitoring.watch_call_log(hot.queue, hot.dead_letters,
+                                      oldest_seconds=settings.queued.oldest_message_alarm_seconds,
+                                      max_receives=settings.queued.max_receive_count)
+            monitoring.watch_errors({"Writer": writer, "Reconcile": reconcile})
             cdk.CfnOutput(self, "CallLogQueueUrl", value=hot.queue.queue_url)
             cdk.CfnOutput(self, "CallLogDeadLetterQueueUrl", value=hot.dead_letters.queue_url)
             cdk.CfnOutput(self, "HotStateTable", value=hot.table.table_name)

@@ -2,7 +2,7 @@
 queue drained by one writer function into the SQLite file on EFS, and holds, balances and
 rate/spend counters live in a DynamoDB table, checked against the ledger by a scheduled job.
 
-- `CallLog` queue (SSE, TLS only) with a dead-letter queue after 5 receives; the writer function
+- `CallLog` queue (SSE, TLS only) with a dead-letter queue after 20 receives; the writer function
   (`chalicelib.calllog.lambda_writer.handler`, the API's code bundle, reserved concurrency 1,
   the same EFS mount) takes it in batches and reports the messages that fail alone;
 - `HotState` table: partition key `pk`, on demand, TTL on `ttl`, point-in-time recovery;
@@ -11,7 +11,7 @@ rate/spend counters live in a DynamoDB table, checked against the ledger by a sc
   no gateway endpoint: its messages go through the NAT (see docs/DEPLOY.md for the cost choice).
 
 Each function here has a role of its own with only what it does; the API and stream functions'
-role gets `api_statements()`: send to the queue, and item reads and writes on the table.
+role gets `api_statements()`: send to the queue, and the item writes the request path makes.
 """
 from __future__ import annotations
 
@@ -35,16 +35,18 @@ from .roles import function_role, mount_statement
 
 WRITER_HANDLER = "chalicelib.calllog.lambda_writer.handler"
 RECONCILE_HANDLER = "chalicelib.hotstate.reconcile.handler"
-MAX_RECEIVES = 5
 # SQS keeps a message at most 14 days; a record must outlive any outage of the writer.
 RETENTION = cdk.Duration.days(14)
-# What the request path does to the table: read an item, write one (conditional UpdateItem for
-# a hold), and transactions of a few items (TransactWriteItems is authorised per item action).
-API_TABLE_ACTIONS = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                     "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
-# The reconcile job reads every account and hold (Scan) and releases expired holds.
-RECONCILE_TABLE_ACTIONS = ["dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                           "dynamodb:ConditionCheckItem"]
+# Every table action is one the code reaches (tests/deploy/test_iam_from_code.py derives them):
+# TransactWriteItems has no IAM action of its own, it is authorised per item (Put: PutItem...).
+# The request path: a conditional UpdateItem counts a request; a hold is a transaction of
+# Updates and a Put, its settlement one of a Delete and Updates; an account's first use seeds
+# its item (PutItem); a credit mirrored after a top-up is an Update and a Put.
+API_TABLE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# The reconcile job: expired holds found by Scan and released (a settlement's transaction),
+# recent credits mirrored (transaction, and the seed's PutItem), balances read by BatchGetItem.
+RECONCILE_TABLE_ACTIONS = ["dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                           "dynamodb:DeleteItem"]
 # What the Lambda service needs to run an SQS event source for the writer.
 WRITER_QUEUE_ACTIONS = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
 
@@ -57,6 +59,13 @@ class HotPathSettings:
     memory_mb: int = 512  # the writer's and the reconcile job's
     reconcile_every_minutes: int = 5
     oldest_message_alarm_seconds: int = 300  # the writer is behind (or failing) by this much
+    # Receives before a message goes to the dead-letter queue. Not only the writer's failures
+    # count: SQS's pollers (several, whatever the reserved concurrency) receive batches the one
+    # writer instance cannot take, and each such throttled receive counts; so does every receive
+    # of a batch whose database write failed (each waits out the visibility timeout). 20 rides
+    # out those and a database outage of about an hour (20 x 181 s) before valid settlements
+    # reach the DLQ; a poison message gets there after as long.
+    max_receive_count: int = 20
 
     @property
     def visibility_timeout(self) -> cdk.Duration:
@@ -88,7 +97,8 @@ class HotPath(Construct):
         self.queue = sqs.Queue(
             self, "CallLog", encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
             retention_period=RETENTION, visibility_timeout=settings.visibility_timeout, removal_policy=removal,
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=MAX_RECEIVES, queue=self.dead_letters))
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=settings.max_receive_count,
+                                                  queue=self.dead_letters))
         self.table = dynamodb.Table(
             self, "HotState", partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST, time_to_live_attribute="ttl",

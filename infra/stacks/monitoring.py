@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -114,15 +115,17 @@ class Monitoring(Construct):
         self.alarms[key] = alarm
         return alarm
 
-    def watch_call_log(self, queue: sqs.IQueue, dead_letters: sqs.IQueue, oldest_seconds: int) -> None:
-        """The queued mode's two ways of losing sight of a record: it failed 5 times and sits in the
-        dead-letter queue (one is enough to page), or the writer has stopped keeping up."""
+    def watch_call_log(self, queue: sqs.IQueue, dead_letters: sqs.IQueue, *, oldest_seconds: int,
+                       max_receives: int) -> None:
+        """The queued mode's two ways of losing sight of a record: it was received `max_receives`
+        times without being written and sits in the dead-letter queue (one is enough to page),
+        or the writer has stopped keeping up."""
         minute = cdk.Duration.minutes(1)
         poison = dead_letters.metric_approximate_number_of_messages_visible(statistic="Maximum", period=minute)
         oldest = queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=minute)
         self._alarm("CallLogDeadLetters", poison, 1,
-                    "Call settlements the writer failed 5 times are in the dead-letter queue: fix, then redrive "
-                    "(docs/DEPLOY.md).", evaluation_periods=1, datapoints_to_alarm=1)
+                    f"Call settlements received {max_receives} times without being written are in the dead-letter "
+                    "queue: fix, then redrive (docs/DEPLOY.md).", evaluation_periods=1, datapoints_to_alarm=1)
         self._alarm("CallLogBacklog", oldest, oldest_seconds,
                     f"The oldest call settlement has waited {oldest_seconds} s or more: the writer is failing "
                     "or cannot keep up.", evaluation_periods=3, datapoints_to_alarm=2)
@@ -131,3 +134,17 @@ class Monitoring(Construct):
             cw.GraphWidget(title="Call log messages", width=12, left=[
                 queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=minute), poison]),
         )
+
+    def watch_errors(self, functions: dict[str, lambda_.IFunction]) -> None:
+        """Page on any error of the functions no client sees fail: `{key: function}`, one alarm
+        `<key>Errors` each. The writer's errors are whole batches its database refused (a
+        message failing alone is reported, not raised); the reconcile job's, a run that died."""
+        for key, function in functions.items():
+            errors = function.metric_errors(statistic="Sum", period=PERIOD)
+            self._alarm(f"{key}Errors", errors, 1,
+                        f"The {key.lower()} function failed (Lambda Errors > 0): read its log group.",
+                        evaluation_periods=1, datapoints_to_alarm=1)
+        self.dashboard.add_widgets(cw.GraphWidget(
+            title="Queued-mode function errors", width=24,
+            left=[function.metric_errors(statistic="Sum", period=PERIOD, label=key)
+                  for key, function in functions.items()]))

@@ -160,16 +160,15 @@ def test_iam_grants_exactly_what_the_code_uses(prod):
                for r in bedrock["Resource"])
     for fn in _front_functions(prod).values():
         assert _ref(fn["Properties"]["Role"]) == role_id
-    # The request path only sends to the call log and reads and writes single items (a hold is a
-    # conditional update, a settlement a small transaction): never a Scan, a Query or a delete
-    # of the table itself.
+    # The request path only sends to the call log and writes single items (a hold is a conditional
+    # update and a transaction of Updates and a Put, a settlement one of a Delete and Updates, a
+    # first use seeds the account's item): never a read of many, a Scan, a Query or a change to
+    # the table itself. test_iam_from_code.py derives the same list from the code.
     (queue_id,) = [k for k, v in prod.resources("AWS::SQS::Queue").items() if "RedrivePolicy" in v["Properties"]]
     (table_id,) = prod.resources("AWS::DynamoDB::Table")
     assert statements["SendSettlements"]["Action"] == "sqs:SendMessage"
     assert statements["SendSettlements"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    assert statements["KeepHotState"]["Action"] == [
-        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+    assert statements["KeepHotState"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     assert statements["KeepHotState"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
 
 
@@ -183,11 +182,13 @@ def test_writer_and_reconcile_have_roles_of_their_own(prod):
     assert set(writer) == {"MountTheDatabase", "DrainTheCallLog"}
     assert writer["DrainTheCallLog"]["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
     assert writer["DrainTheCallLog"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    # The reconcile job reads every balance and hold (the one Scan in the stack) and sweeps holds.
+    # The reconcile job finds expired holds (the one Scan in the stack) and releases them, mirrors
+    # recent credits (a transaction of an Update and a Put; an unseeded account's PutItem) and
+    # reads the balances (BatchGetItem).
     reconcile = _role_statements(prod, reconcile_role)
     assert set(reconcile) == {"MountTheDatabase", "SweepHotState"}
     assert reconcile["SweepHotState"]["Action"] == [
-        "dynamodb:Scan", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+        "dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
     assert reconcile["SweepHotState"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
     scans = [role for role in prod.resources("AWS::IAM::Role") if "dynamodb:Scan" in json.dumps(prod.json["Resources"][role])]
     assert scans == [reconcile_role]
@@ -327,7 +328,7 @@ def test_dashboard_and_alarms_watch_what_the_functions_embed(prod, dev):
               for a in prod.resources("AWS::CloudWatch::Alarm").values()}
     assert set(alarms) == {f"aihub-prod-{k}" for k in
                            ("ServerErrorRate", "ProviderErrorRate", "Throttles", "DatabaseWriteLatency",
-                            "CallLogDeadLetters", "CallLogBacklog")}
+                            "CallLogDeadLetters", "CallLogBacklog", "WriterErrors", "ReconcileErrors")}
     (topic,) = prod.resources("AWS::SNS::Topic")
     embedded = {m["Name"] for m in emf.CALL_METRICS + emf.DB_METRICS}
     for name, alarm in alarms.items():
@@ -370,7 +371,9 @@ def _queues(s: Synthesis) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[s
 def test_call_log_queue_dead_letters_and_redrive(prod):
     (queue_id, queue), (dlq_id, dlq) = _queues(prod)
     props = queue["Properties"]
-    assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 5}
+    # 20 receives: throttled receives (SQS's pollers outnumber the one writer) and those of
+    # batches the database refused count too; a poison message waits 20 visibility timeouts.
+    assert props["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]}, "maxReceiveCount": 20}
     _, writer = prod.one("AWS::Lambda::Function", Handler=WRITER)
     # A batch may be invisible while the writer retries it: 6x the writer's timeout + the window.
     (mapping,) = prod.resources("AWS::Lambda::EventSourceMapping").values()
@@ -467,8 +470,25 @@ def test_call_log_alarms_page_the_topic(prod):
     assert (backlog["Namespace"], backlog["MetricName"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
     assert backlog["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]
     assert backlog["Threshold"] == 300
+    assert "received 20 times" in poison["AlarmDescription"]
     for alarm in (poison, backlog):
         assert alarm["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_writer_and_reconcile_errors_page_the_topic(prod):
+    """No client sees the writer or the reconcile job fail: any Lambda error of either pages."""
+    (topic,) = prod.resources("AWS::SNS::Topic")
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in prod.resources("AWS::CloudWatch::Alarm").values()}
+    for key, handler in (("Writer", WRITER), ("Reconcile", RECONCILE)):
+        function_id, _ = prod.one("AWS::Lambda::Function", Handler=handler)
+        alarm = alarms[f"aihub-prod-{key}Errors"]
+        assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Errors", "Sum")
+        assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+        assert alarm["Period"] == 300 and alarm["EvaluationPeriods"] == 1 and alarm["DatapointsToAlarm"] == 1
+        # Errors > 0: a count, so >= 1
+        assert alarm["Threshold"] == 1 and alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["AlarmActions"] == [{"Ref": topic}] and alarm["OKActions"] == [{"Ref": topic}]
+        assert alarm["TreatMissingData"] == "notBreaching"
 
 
 def test_dev_stage_writes_sqlite_directly(dev):
@@ -483,7 +503,7 @@ def test_dev_stage_writes_sqlite_directly(dev):
         assert env["AIHUB_SETTLEMENTS"] == "local" and env["AIHUB_HOT_STATE"] == "sqlite", name
         assert "AIHUB_SETTLEMENTS_QUEUE_URL" not in env and "AIHUB_DYNAMODB_TABLE" not in env
     alarms = {a["Properties"]["AlarmName"] for a in dev.resources("AWS::CloudWatch::Alarm").values()}
-    assert not any("CallLog" in a for a in alarms)
+    assert not any("CallLog" in a or "Writer" in a or "Reconcile" in a for a in alarms)
 
 
 def test_the_bundle_carries_bytecode_for_the_runtime_and_no_stale_pyc(prod):
