@@ -30,11 +30,12 @@ async def run() -> None:
     await recheck.recheck_due()
     await asyncio.to_thread(rekey_credentials)
     now = int(time.time() * 1000)
+    spendable = await asyncio.to_thread(_spendable, now)
 
     def tidy(conn) -> None:
         inflight.sweep(conn)  # calls of processes that died (on Lambda, nothing else sweeps)
         accounting.release_orphaned(conn)
-        ledger.expire_grants(conn, now)
+        ledger.expire_grants(conn, now, spendable)
         conn.execute("DELETE FROM key_usage WHERE period LIKE 'rpm:%' AND CAST(substr(period, 5) AS INTEGER) < ?",
                      (now // 60000 - KEEP_MINUTES,))
         stored_responses.purge_expired(conn, now)
@@ -46,6 +47,15 @@ async def run() -> None:
     await asyncio.to_thread(purge_blobs, now / 1000)
     # In a thread: after a long pause (or an upgrade) there may be many calls to fold.
     await asyncio.to_thread(rollup.catch_up, store())
+
+
+def _spendable(now: int) -> dict[str, int] | None:
+    """With the holds in DynamoDB, what the accounts whose grants expire can spend there."""
+    if hotstate.external() is None:
+        return None
+    expiring = store().query("SELECT DISTINCT account_id FROM credit_grants WHERE expires_at IS NOT NULL"
+                             " AND expires_at <= ? AND remaining > 0", (now,))
+    return hotstate.spendable([row[0] for row in expiring])
 
 
 def purge_blobs(now_s: float) -> int:

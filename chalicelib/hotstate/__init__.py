@@ -42,6 +42,15 @@ async def settle(hold: Hold, cost: int | None, tokens: int) -> int:
     return 0 if state is None else await asyncio.to_thread(state.settle, hold, cost, tokens)
 
 
+def spendable(account_ids: list[str]) -> dict[str, int] | None:
+    """What each account can spend now, where its holds live in DynamoDB (None: in SQLite, whose
+    balance says it); accounts DynamoDB has not seen are left out."""
+    state = external()
+    if state is None:
+        return None
+    return {account_id: balance for account_id, (balance, _) in state.balances(account_ids).items()}
+
+
 def mirror_ledger(where: str, params: tuple[object, ...]) -> int:
     """Mirror the ledger rows matching `where` (credits, grants, expiries: anything but charges,
     which the hot state took itself) into the DynamoDB hot state, each once by its row id; call

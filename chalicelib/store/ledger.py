@@ -65,18 +65,27 @@ def consume_grants(conn: sqlite3.Connection, account_id: str, amount: int) -> No
         amount -= take
 
 
-def expire_grants(conn: sqlite3.Connection, at: int) -> int:
-    """Take back what is left of grants past their expiry; returns the amount expired."""
+def expire_grants(conn: sqlite3.Connection, at: int, spendable: dict[str, int] | None = None) -> int:
+    """Take back what is left of grants past their expiry; returns the amount expired.
+
+    Never more than the account can spend now: credit held by calls in flight is not clawed
+    back. That is the balance here, or, where the holds live in DynamoDB, its balance there
+    (`spendable`: the SQLite balance has no holds then, and lags the charges still queued)."""
     total = 0
     for grant_id, account_id, remaining in conn.execute(
             "SELECT id, account_id, remaining FROM credit_grants WHERE expires_at IS NOT NULL AND expires_at <= ?"
             " AND remaining > 0", (at,)).fetchall():
-        balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
-        take = min(remaining, max(balance, 0))  # credit held by calls in flight is not clawed back
+        if spendable is not None and account_id in spendable:
+            balance = spendable[account_id]
+        else:
+            balance = conn.execute("SELECT balance FROM accounts WHERE id = ?", (account_id,)).fetchone()[0]
+        take = min(remaining, max(balance, 0))
         conn.execute("UPDATE credit_grants SET remaining = 0 WHERE id = ?", (grant_id,))
         if take:
             add(conn, account_id, -take, kind="expire", note=f"grant {grant_id} expired")
             total += take
+            if spendable is not None and account_id in spendable:
+                spendable[account_id] -= take  # the account's next grant sees what is left
     return total
 
 

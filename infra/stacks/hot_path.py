@@ -41,8 +41,9 @@ RETENTION = cdk.Duration.days(14)
 # TransactWriteItems has no IAM action of its own, it is authorised per item (Put: PutItem...).
 # The request path: a conditional UpdateItem counts a request; a hold is a transaction of
 # Updates and a Put, its settlement one of a Delete and Updates; an account's first use seeds
-# its item (PutItem); a credit mirrored after a top-up is an Update and a Put.
-API_TABLE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# its item (PutItem); a credit mirrored after a top-up is an Update and a Put. The scheduled
+# maintenance (same role) reads what accounts can spend before their grants expire (BatchGetItem).
+API_TABLE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem"]
 # The reconcile job: expired holds found by Scan and released (a settlement's transaction),
 # recent credits mirrored (transaction, and the seed's PutItem), balances read by BatchGetItem.
 RECONCILE_TABLE_ACTIONS = ["dynamodb:Scan", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",

@@ -168,7 +168,8 @@ def test_iam_grants_exactly_what_the_code_uses(prod):
     (table_id,) = prod.resources("AWS::DynamoDB::Table")
     assert statements["SendSettlements"]["Action"] == "sqs:SendMessage"
     assert statements["SendSettlements"]["Resource"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    assert statements["KeepHotState"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+    assert statements["KeepHotState"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                                                    "dynamodb:BatchGetItem"]
     assert statements["KeepHotState"]["Resource"] == {"Fn::GetAtt": [table_id, "Arn"]}
 
 

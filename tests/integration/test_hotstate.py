@@ -305,6 +305,26 @@ def test_grant_expiry_in_the_periodic_work_reaches_dynamodb(endpoint, local_env)
     assert reconcile.drifted(state, store()) == []
 
 
+def test_grant_expiry_does_not_claw_back_credit_held_in_dynamodb(endpoint, local_env):
+    """The SQLite balance has no holds in this mode: the expiry takes what DynamoDB says the
+    account can spend, so a call in flight keeps its hold and its charge is still covered."""
+    local_env(gateway_env(endpoint, create_table(endpoint)))
+    who = account(0)
+    state = hot_state()
+    soon = int(time.time() * 1000) + 200
+    row = store().write(lambda c: ledger.grant(c, who.account_id, 100, expires_at=soon))
+    hotstate.mirror_ledger("id = ?", (row,))
+    hold = state.admit(ask(who, 50))  # a call in flight
+    time.sleep(0.3)
+    asyncio.run(maintenance.run())
+    expired = store().query_one("SELECT SUM(amount) FROM credit_ledger WHERE account_id = ? AND kind = 'expire'",
+                                (who.account_id,))[0]
+    assert expired == -50 and state.balance(who.account_id) == (0, 50)
+    assert state.settle(hold, 30, 0) == 30  # the call ends: its charge is covered by what it held
+    store().write(lambda c: accounting.book(c, who.account_id, who.id, hold.request_id, 30))  # the log books it
+    assert state.balance(who.account_id) == (20, 0) and reconcile.drifted(state, store()) == []
+
+
 def test_sqlite_counts_a_hold_no_call_in_flight_owns_as_expired(local_env):
     local_env({})
     who = account(1_000)
