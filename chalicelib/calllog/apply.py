@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib.billing import accounting
 from chalicelib.calllog.message import Message
+from chalicelib.hotstate.sqlite import SqliteHotState
 from chalicelib.store import calls, inflight
 from chalicelib.store import providers as provider_rows
 from chalicelib.store.writer import Job, in_savepoints
@@ -35,20 +36,14 @@ def apply(conn: sqlite3.Connection, msg: Message) -> int:
         _settled_before(conn, msg)
         return 0
     hold = msg.hold
-    if hold is not None and hold.minute:
-        conn.execute("UPDATE key_usage SET tokens = tokens + ? WHERE key_id = ? AND period = ?",
-                     (msg.tokens, hold.key_id, hold.minute))
     credits = 0
     if msg.charged_externally:
         if msg.cost and rec.account_id:
             charged = min(msg.cost, accounting.MAX_CHARGE)
             credits = accounting.book(conn, rec.account_id, rec.key_id, rec.request_id, charged,
                                       accounting.overrun(charged, hold.amount if hold else charged))
-    elif hold is not None and hold.amount:
-        if msg.cost is not None:
-            credits = accounting.settle(conn, rec.request_id, msg.cost)
-        else:
-            accounting.release(conn, rec.request_id)
+    elif hold is not None:  # held in SQLite: its counters and hold settle here, as admission took them
+        credits = SqliteHotState(conn).settle(hold, msg.cost, msg.tokens)
     rec.credits = credits
     calls.insert(conn, rec)
     if rec.status == "success" and rec.credential_id and rec.credential_id.startswith("cred_"):

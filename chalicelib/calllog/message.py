@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from chalicelib.hotstate.base import Hold
 from chalicelib.store.calls import CallRecord
 
 VERSION = 1
@@ -24,22 +25,10 @@ class BadMessage(ValueError):
 
 
 @dataclass(slots=True)
-class Hold:
-    """The credit hold and counters a call was admitted with."""
-
-    request_id: str
-    account_id: str | None
-    key_id: str | None
-    amount: int = 0  # minor units held; 0: nothing held (billing off, or no account)
-    minute: str | None = None  # the key's rpm/tpm period, when it has limits
-    periods: str = ""  # the spend-cap periods the hold counts against, comma-separated
-
-
-@dataclass(slots=True)
 class Message:
     kind: str  # begin | settle
     record: CallRecord
-    hold: Hold | None = None
+    hold: Hold | None = None  # what admission held, as the hot state gave it
     tokens: int = 0  # for the tpm counter: input, cache and output tokens
     cost: int | None = None  # minor units the usage costs; None: nothing to charge
     # The hot state (DynamoDB) took the charge already: the writer only books it in the ledger.
@@ -81,7 +70,7 @@ def from_dict(data: dict[str, Any]) -> Message:
     if hold is not None and not isinstance(hold, dict):
         raise BadMessage("hold is not an object")
     try:
-        parsed = Message(data["kind"], CallRecord(**record), Hold(**hold) if hold else None,
+        parsed = Message(data["kind"], CallRecord(**record), _hold(hold) if hold else None,
                          **{k: data[k] for k in ("tokens", "cost", "charged_externally", "deadline") if k in data})
     except TypeError as exc:
         raise BadMessage(str(exc)) from None
@@ -94,3 +83,7 @@ def from_dict(data: dict[str, Any]) -> Message:
     if not isinstance(parsed.tokens, int):
         raise BadMessage("tokens is not an integer")
     return parsed
+
+
+def _hold(data: dict[str, Any]) -> Hold:
+    return Hold(**{**data, "periods": tuple(data.get("periods") or ())})

@@ -20,13 +20,14 @@ import orjson
 
 from chalicelib import calllog
 from chalicelib.billing import accounting, admission
-from chalicelib.calllog.message import Hold, Message, begin_message
+from chalicelib.calllog.message import Message, begin_message
 from chalicelib.config import observability
 from chalicelib.errors import ApiError, bad_request
 from chalicelib.gateway import failover
 from chalicelib.gateway.auth import Principal
 from chalicelib.gateway.http import ApiRequest, ApiResponse, sse_response
 from chalicelib.gateway.resolve import Plan, plan
+from chalicelib.hotstate.base import Hold
 from chalicelib.observability import hub, trace_context
 from chalicelib.providers import errors as provider_errors
 from chalicelib.providers.base import (
@@ -170,7 +171,7 @@ class Call:
             return Message("settle", rec)
         if adm.external is not None:
             # Charged by the hot state, counters included: the log books the charge, no more.
-            return Message("settle", rec, Hold(rec.request_id, rec.account_id, adm.key_id, adm.hold), cost=adm.charged,
+            return Message("settle", rec, Hold(rec.request_id, rec.account_id, adm.key_id, adm.hold, None), cost=adm.charged,
                            charged_externally=True)
         cost = adm.cost(rec.provider, rec.model, usage)
         tokens = 0 if usage is None else admission.tokens(usage)

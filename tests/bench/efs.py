@@ -83,11 +83,12 @@ QUICK = Plan(writers=(1, 4), per_call_calls=40, batch_sizes=(10,), batches=8, hi
 
 def _message(call: dict[str, Any]) -> Any:
     """A billed call's settlement, as the gateway sends it to the call log."""
-    from chalicelib.calllog.message import Hold, Message
+    from chalicelib.calllog.message import Message
+    from chalicelib.hotstate.base import Hold
     from chalicelib.store.calls import CallRecord
 
     record = CallRecord(**call["record"])
-    return Message("settle", record, Hold(record.request_id, record.account_id, None, HOLD), cost=call["cost"])
+    return Message("settle", record, Hold(record.request_id, record.account_id, None, HOLD, None), cost=call["cost"])
 
 
 def settle_batch(conn: sqlite3.Connection, batch: Sequence[dict[str, Any]]) -> None:

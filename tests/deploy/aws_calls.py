@@ -8,7 +8,8 @@ called wherever it is named, not only called (`asyncio.to_thread(state.settle, .
 - `f`: a function of the same module or one imported from an analysed module, or the
   constructor of an analysed class `f`;
 - `mod.f`: a function of an analysed module imported as `mod`;
-- `self.m`: a method of the same class; `x.m`: a method `m` of any analysed class.
+- `self.m`: a method of the same class; `Cls(...).m`: that analysed class's method; `x.m`: a
+  method `m` of any analysed class.
 A function's own AWS calls are `self._call("op", ...)` (DynamoHotState's one door to its client)
 and `client().op(...)` (the module's client). A `transact_write_items` reached is authorised per
 item: the kinds of transaction item (`{"Put": ...}`, `{"Update": ...}`...) built in the
@@ -127,6 +128,11 @@ def _callees(fn: Function) -> list[Function]:
                 source = mods.get(here.imported_modules[owner.id])
                 target = source.functions.get((None, ref.attr)) if source else None
                 found += [target] if target else []
+            elif isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and any(
+                    (owner.func.id, ref.attr) in m.functions for m in mods.values()):
+                # `Cls(...).m`: that class's method, not every class's `m`
+                found += [f for m in mods.values() for (cls, name), f in m.functions.items()
+                          if cls == owner.func.id and name == ref.attr]
             else:
                 found += [f for m in mods.values() for (cls, name), f in m.functions.items()
                           if cls is not None and name == ref.attr]

@@ -53,6 +53,12 @@ COMPLETION: dict[str, Any] = {
 }
 
 
+def completion_with(message: dict[str, Any], finish: str, usage: dict[str, Any]) -> dict[str, Any]:
+    """COMPLETION with another assistant message (tool calls, say), finish reason and usage."""
+    return {**COMPLETION, "choices": [{"index": 0, "message": {"role": "assistant", "refusal": None, **message},
+                                       "logprobs": None, "finish_reason": finish}], "usage": usage}
+
+
 def _chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
     return {
         "id": ID,

@@ -52,6 +52,14 @@ def calls_of(admin: httpx.Client, account_id: str) -> list[dict]:
     return response.json()["data"]
 
 
+def only_call(admin: httpx.Client, key: dict, surface: str | None = None) -> dict:
+    """The one call the key's account made (through `surface`, when given)."""
+    (call,) = calls_of(admin, key["account_id"])
+    if surface is not None:
+        assert call["surface"] == surface
+    return call
+
+
 # For modules that start a gateway of their own as `gw` (billing on, their rates set): an admin
 # client of it and a key with credits. A module may define its own to differ.
 @pytest.fixture

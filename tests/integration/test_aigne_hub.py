@@ -23,7 +23,7 @@ import pytest
 from tests.fakes import videos as fv
 from tests.fakes.ideogram import form_fields
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.conftest import calls_of
+from tests.integration.conftest import calls_of, only_call
 from tests.integration.test_responses_surface import (
     CHAT,
     route_chat,
@@ -83,8 +83,8 @@ def sdk(node: str, gw: Gateway, key: dict, scenario: str, model: str = MODEL) ->
 
 
 def the_call(api: httpx.Client, key: dict) -> dict[str, Any]:
-    (call,) = calls_of(api, key["account_id"])
-    assert call["surface"] == "aigne" and call["app_id"] == CLIENT_DID
+    call = only_call(api, key, "aigne")
+    assert call["app_id"] == CLIENT_DID
     return call
 
 

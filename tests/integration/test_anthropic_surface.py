@@ -16,7 +16,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import bedrock, chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.conftest import calls_of, only
+from tests.integration.conftest import calls_of, only, only_call
 from tests.support.gateway import (
     UPSTREAM_KEYS,
     Gateway,
@@ -43,9 +43,7 @@ def claude(gateway: Gateway, user: dict) -> anthropic.Anthropic:
 
 
 def the_call(admin: httpx.Client, user: dict) -> dict:
-    (call,) = calls_of(admin, user["account_id"])
-    assert call["surface"] == "anthropic"
-    return call
+    return only_call(admin, user, "anthropic")
 
 
 def tokens(call: dict) -> tuple[int, int, int, int]:
@@ -292,13 +290,8 @@ def test_models_in_anthropics_shape(gateway, claude, user):
 # -- translated: other providers -----------------------------------------------------------------
 
 
-def openai_completion(message: dict, finish: str, usage: dict) -> dict:
-    return {**chat_echo.COMPLETION, "choices": [{"index": 0, "message": {"role": "assistant", "refusal": None, **message},
-                                                 "logprobs": None, "finish_reason": finish}], "usage": usage}
-
-
 def test_tool_use_round_trip_through_an_openai_provider(fake, claude, admin, user):
-    call_1 = openai_completion({"content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+    call_1 = chat_echo.completion_with({"content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
         "name": "get_weather", "arguments": '{"city":"Paris"}'}}]}, "tool_calls",
         {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49, "prompt_tokens_details": {"cached_tokens": 32}})
     fake.route("POST", "/v1/chat/completions", json=call_1, times=1)
@@ -317,7 +310,7 @@ def test_tool_use_round_trip_through_an_openai_provider(fake, claude, admin, use
                                                                 "description": WEATHER["description"]}}]}
 
     fake.reset()
-    fake.route("POST", "/v1/chat/completions", json=openai_completion({"content": "18C and sunny."}, "stop",
+    fake.route("POST", "/v1/chat/completions", json=chat_echo.completion_with({"content": "18C and sunny."}, "stop",
                                                                       chat_echo.USAGE))
     messages += [{"role": "assistant", "content": [use.model_dump(exclude_none=True)]},
                  {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_1", "content": "18C, sun"}]}]
@@ -451,7 +444,7 @@ def test_credits_exact_native_and_translated(fake, billed):
             s.until_done()
         assert balance(billed, key) == 5 - 2 * native
 
-        fake.route("POST", "/v1/chat/completions", json=openai_completion(
+        fake.route("POST", "/v1/chat/completions", json=chat_echo.completion_with(
             {"content": "ok"}, "stop", {"prompt_tokens": 700, "completion_tokens": 50, "total_tokens": 750,
                                         "prompt_tokens_details": {"cached_tokens": 600}}))
         client.messages.create(model="openai/gpt-4o", max_tokens=500, messages=[{"role": "user", "content": "hi"}])

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from tests.fakes import gemini as g
-from tests.integration.conftest import calls_of
+from tests.integration.conftest import calls_of, only_call
 from tests.support import openapi
 from tests.support.gateway import UPSTREAM_KEYS
 
@@ -35,8 +35,7 @@ def only_request(fake, path: str):
 
 
 def the_call(admin, user) -> dict:
-    (call,) = calls_of(admin, user["account_id"])
-    return call
+    return only_call(admin, user)
 
 
 def tokens(call: dict) -> dict:

@@ -18,7 +18,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import chat_echo
 from tests.fakes import gemini as fg
 from tests.fakes.upstream import FakeUpstream
-from tests.integration.conftest import calls_of, only
+from tests.integration.conftest import calls_of, only, only_call
 from tests.support.gateway import (
     UPSTREAM_KEYS,
     Gateway,
@@ -48,18 +48,11 @@ def google(gateway: Gateway, user: dict) -> genai.Client:
 
 
 def the_call(admin: httpx.Client, user: dict) -> dict:
-    (call,) = calls_of(admin, user["account_id"])
-    assert call["surface"] == "gemini"
-    return call
+    return only_call(admin, user, "gemini")
 
 
 def tokens(call: dict) -> tuple[int, int, int, int]:
     return call["prompt_tokens"], call["cache_read_tokens"], call["completion_tokens"], call["reasoning_tokens"]
-
-
-def openai_completion(message: dict, finish: str, usage: dict) -> dict:
-    return {**chat_echo.COMPLETION, "choices": [{"index": 0, "message": {"role": "assistant", "refusal": None, **message},
-                                                 "logprobs": None, "finish_reason": finish}], "usage": usage}
 
 
 def openai_chunk(delta: dict, finish: str | None = None) -> dict:
@@ -164,7 +157,7 @@ def test_error_mid_stream_is_an_error_chunk(fake, gateway, admin, user):
 
 
 def test_function_calling_round_trip_through_an_openai_provider(fake, google, admin, user):
-    call_1 = openai_completion({"content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
+    call_1 = chat_echo.completion_with({"content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
         "name": "get_weather", "arguments": '{"city":"Paris"}'}}]}, "tool_calls",
         {"prompt_tokens": 40, "completion_tokens": 9, "total_tokens": 49, "prompt_tokens_details": {"cached_tokens": 32}})
     fake.route("POST", "/v1/chat/completions", json=call_1, times=1)
@@ -186,7 +179,7 @@ def test_function_calling_round_trip_through_an_openai_provider(fake, google, ad
                                                                 "description": "Current weather of a city"}}]}
 
     fake.reset()
-    fake.route("POST", "/v1/chat/completions", json=openai_completion({"content": "18C and sunny."}, "stop",
+    fake.route("POST", "/v1/chat/completions", json=chat_echo.completion_with({"content": "18C and sunny."}, "stop",
                                                                       chat_echo.USAGE))
     contents += [first.candidates[0].content,
                  types.Content(role="user", parts=[types.Part.from_function_response(
@@ -203,7 +196,7 @@ def test_function_calling_round_trip_through_an_openai_provider(fake, google, ad
 
 
 def test_structured_output_through_an_openai_provider(fake, google, admin, user):
-    fake.route("POST", "/v1/chat/completions", json=openai_completion({"content": '{"city":"Oslo"}'}, "stop",
+    fake.route("POST", "/v1/chat/completions", json=chat_echo.completion_with({"content": '{"city":"Oslo"}'}, "stop",
                                                                       chat_echo.USAGE))
     result = google.models.generate_content(
         model="openai/gpt-4o-mini", contents="A northern capital",
@@ -382,7 +375,7 @@ def test_credits_exact_native_and_translated(fake, billed):
         list(client.models.generate_content_stream(model=FLASH, contents="again"))
         assert balance(billed, key) == 5 - 2 * native
 
-        fake.route("POST", "/v1/chat/completions", json=openai_completion(
+        fake.route("POST", "/v1/chat/completions", json=chat_echo.completion_with(
             {"content": "ok"}, "stop", {"prompt_tokens": 700, "completion_tokens": 50, "total_tokens": 750,
                                         "prompt_tokens_details": {"cached_tokens": 600}}))
         client.models.generate_content(model="openai/gpt-4o", contents="hi")

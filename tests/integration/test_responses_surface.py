@@ -17,7 +17,7 @@ from tests.fakes import anthropic as fa
 from tests.fakes import responses as fr
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.wire import RecordedRequest, dumps, sse_frame
-from tests.integration.conftest import calls_of
+from tests.integration.conftest import calls_of, only_call
 from tests.support import openapi
 from tests.support.gateway import Gateway, create_key, start_gateway, upstream_env
 
@@ -87,9 +87,7 @@ def upstream_bodies(fake: FakeUpstream, path: str) -> list[dict[str, Any]]:
 
 
 def the_call(api: httpx.Client, key: dict) -> dict[str, Any]:
-    (call,) = calls_of(api, key["account_id"])
-    assert call["surface"] == "responses"
-    return call
+    return only_call(api, key, "responses")
 
 
 def credits(provider: str, model: str, *, input: int, output: int, cache_read: int = 0) -> Decimal:

@@ -11,13 +11,8 @@ import pytest
 from chalicelib.billing import accounting
 from chalicelib.calllog import apply as calllog_apply
 from chalicelib.calllog import lambda_writer, local
-from chalicelib.calllog.message import (
-    BadMessage,
-    Hold,
-    Message,
-    begin_message,
-    from_json,
-)
+from chalicelib.calllog.message import BadMessage, Message, begin_message, from_json
+from chalicelib.hotstate.base import Hold
 from chalicelib.store import inflight, keys, ledger
 from chalicelib.store.calls import CallRecord
 from chalicelib.store.db import DatabaseUnavailable, Store
@@ -35,8 +30,8 @@ def _record(request_id: str = "req_1", account_id: str | None = None, **fields) 
     begin_message(_record(), deadline=NOW + 960_000),
     Message("settle", _record()),
     Message("settle", _record(account_id="acct_1", status="failed", error_code="upstream_error", error="boom"),
-            Hold("req_1", "acct_1", "key_1", 5_000, "rpm:29333333", "day:2026-12-02"), tokens=15, cost=1_234),
-    Message("settle", _record(account_id="acct_1"), Hold("req_1", "acct_1", None), cost=99, charged_externally=True),
+            Hold("req_1", "acct_1", "key_1", 5_000, "rpm:29333333", ("day:2026-12-02",)), tokens=15, cost=1_234),
+    Message("settle", _record(account_id="acct_1"), Hold("req_1", "acct_1", None, 0, None), cost=99, charged_externally=True),
 ])
 def test_a_message_survives_its_json(msg):
     again = from_json(msg.to_json())
@@ -164,7 +159,7 @@ def test_a_settle_after_the_sweep_charges_what_the_provider_billed_once(account)
 def test_a_charge_taken_by_the_hot_state_is_booked_without_touching_holds(account):
     rec = _record("req_x", account)
     store().write(lambda c: accounting.reserve(c, "other", account, None, 1_000))  # someone else's hold
-    msg = Message("settle", rec, Hold("req_x", account, "key_1", 3_000), cost=400, charged_externally=True)
+    msg = Message("settle", rec, Hold("req_x", account, "key_1", 3_000, None), cost=400, charged_externally=True)
     for _ in range(2):
         store().write(lambda c: calllog_apply.apply(c, msg))
     state = _state(account)
